@@ -1,0 +1,291 @@
+//! The decoded view of one message: what routing, limiting and logging need.
+
+use std::fmt;
+
+/// What kind of message was decoded (Aeraki's `MessageType`, plus `Heartbeat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MessageType {
+    #[default]
+    Request,
+    Response,
+    Oneway,
+    Heartbeat,
+    StreamInit,
+    StreamData,
+    StreamClose,
+    Error,
+}
+
+impl MessageType {
+    /// The lower-case name used in JSON output (`request`, `oneway`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageType::Request => "request",
+            MessageType::Response => "response",
+            MessageType::Oneway => "oneway",
+            MessageType::Heartbeat => "heartbeat",
+            MessageType::StreamInit => "stream_init",
+            MessageType::StreamData => "stream_data",
+            MessageType::StreamClose => "stream_close",
+            MessageType::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for MessageType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Outcome carried by a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseStatus {
+    Ok,
+    Error,
+}
+
+impl ResponseStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseStatus::Ok => "ok",
+            ResponseStatus::Error => "error",
+        }
+    }
+}
+
+/// A non-routable typed value attached to metadata (protocol variant, RESP type, status code…).
+/// Borrowed `'static` strings keep the metadata-only path allocation-free.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypedValue {
+    Str(&'static str),
+    Text(String),
+    Int(i64),
+    UInt(u64),
+    Bool(bool),
+}
+
+impl fmt::Display for TypedValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TypedValue::Str(s) => f.write_str(s),
+            TypedValue::Text(s) => f.write_str(s),
+            TypedValue::Int(v) => write!(f, "{v}"),
+            TypedValue::UInt(v) => write!(f, "{v}"),
+            TypedValue::Bool(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// Routable string keys. Keys are lower-cased on insert (Aeraki semantics). `clear` keeps the
+/// allocated strings, so a connection that reuses one `Metadata` reaches a steady state with no
+/// heap allocation per message.
+#[derive(Default, Clone)]
+pub struct Headers {
+    slots: Vec<(String, String)>,
+    len: usize,
+}
+
+impl Headers {
+    /// Removes every entry, keeping the allocations for reuse.
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Sets `key` (lower-cased) to `value`, replacing an existing entry of the same key.
+    pub fn insert(&mut self, key: &str, value: &str) {
+        if let Some(i) = self.position(key) {
+            let v = &mut self.slots[i].1;
+            v.clear();
+            v.push_str(value);
+            return;
+        }
+        if self.len == self.slots.len() {
+            self.slots.push((String::new(), String::new()));
+        }
+        let (k, v) = &mut self.slots[self.len];
+        k.clear();
+        k.extend(key.chars().map(|c| c.to_ascii_lowercase()));
+        v.clear();
+        v.push_str(value);
+        self.len += 1;
+    }
+
+    /// Sets `key` to a value given as UTF-8 bytes (lossy for invalid UTF-8).
+    pub fn insert_bytes(&mut self, key: &str, value: &[u8]) {
+        match std::str::from_utf8(value) {
+            Ok(s) => self.insert(key, s),
+            Err(_) => self.insert(key, &String::from_utf8_lossy(value)),
+        }
+    }
+
+    /// The value of `key` (compared case-insensitively).
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.position(key).map(|i| self.slots[i].1.as_str())
+    }
+
+    /// Removes `key`; returns whether it was present.
+    pub fn remove(&mut self, key: &str) -> bool {
+        match self.position(key) {
+            Some(i) => {
+                self.slots[i..self.len].rotate_left(1);
+                self.len -= 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Entries in insertion order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.slots[..self.len]
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.slots[..self.len]
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case(key))
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+/// Everything a decoder learned about one message.
+///
+/// Reuse one `Metadata` per connection and direction: [`Metadata::reset`] keeps allocations.
+#[derive(Debug, Default, Clone)]
+pub struct Metadata {
+    /// Kind of message.
+    pub message_type: MessageType,
+    /// Correlates a response with its request (Dubbo request id, Thrift seqid, Redis position).
+    pub request_id: Option<u64>,
+    /// Stream id for streaming protocols.
+    pub stream_id: Option<u64>,
+    /// Total size of the message on the wire, in bytes (header + body).
+    pub message_size: usize,
+    /// Size of the protocol header part.
+    pub header_size: usize,
+    /// Size of the body part.
+    pub body_size: usize,
+    /// Response outcome (`None` for requests).
+    pub status: Option<ResponseStatus>,
+    /// Routable string keys (`method`, `interface`, `command`, `key`, attachments…).
+    pub headers: Headers,
+    /// Non-routable typed values (`protocol`, `transport`, `type`, `status_code`…).
+    pub typed: Vec<(&'static str, TypedValue)>,
+}
+
+impl Metadata {
+    /// A fresh, empty metadata.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Clears everything for the next message, keeping allocations.
+    pub fn reset(&mut self) {
+        self.message_type = MessageType::Request;
+        self.request_id = None;
+        self.stream_id = None;
+        self.message_size = 0;
+        self.header_size = 0;
+        self.body_size = 0;
+        self.status = None;
+        self.headers.clear();
+        self.typed.clear();
+    }
+
+    /// Shorthand for `self.headers.get(key)`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.headers.get(key)
+    }
+
+    /// Sets a typed value, replacing an existing one with the same key.
+    pub fn set_typed(&mut self, key: &'static str, value: TypedValue) {
+        if let Some(slot) = self.typed.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 = value;
+        } else {
+            self.typed.push((key, value));
+        }
+    }
+
+    /// A typed value by key.
+    pub fn typed(&self, key: &str) -> Option<&TypedValue> {
+        self.typed.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+/// Changes to apply when re-encoding a message (Aeraki's `Mutation`: a string map).
+/// Each codec documents which keys it understands; unknown keys are its choice to carry
+/// (e.g. as attachments/headers) or refuse, never to drop silently.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Mutation {
+    entries: Vec<(String, String)>,
+}
+
+impl Mutation {
+    /// An empty mutation (encode writes the original message unchanged).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds or replaces `key`.
+    pub fn set(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        let key = key.into();
+        let value = value.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((key, value)),
+        }
+        self
+    }
+
+    /// Builder-style [`Mutation::set`].
+    pub fn with(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.set(key, value);
+        self
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True when there is nothing to change.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Entries in insertion order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Mutation {
+    fn from_iter<T: IntoIterator<Item = (K, V)>>(iter: T) -> Self {
+        let mut m = Mutation::new();
+        for (k, v) in iter {
+            m.set(k, v);
+        }
+        m
+    }
+}

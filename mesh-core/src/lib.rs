@@ -1,0 +1,1 @@
+//! mesh-core (being built: see its issue).

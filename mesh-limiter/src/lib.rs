@@ -1,0 +1,1 @@
+//! mesh-limiter (being built: see its issue).
