@@ -1,1 +1,10 @@
-//! mesh-limiter (being built: see its issue).
+//! # mesh-limiter
+//!
+//! Rate and concurrency limiting with Envoy's semantics. Every limiter reads time through an
+//! injected [`Clock`].
+
+pub mod clock;
+pub mod envoy_config;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use envoy_config::LocalRateLimit;
