@@ -3,5 +3,5 @@
 need cargo python3
 log "cargo bench (quick)"
 rm -rf target/criterion
-cargo bench --workspace --exclude meshplane-python --locked -- --quick
+cargo bench --workspace --exclude meshplane-python --locked --bench '*' -- --quick
 python3 scripts/bench-report.py target/criterion | tee target/bench-report.txt
