@@ -213,3 +213,64 @@ pub(crate) unsafe fn copy_out(
     written.write(src.len());
     meshplane_result::Ok
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_boundary_turns_a_panic_into_the_default() {
+        let r = boundary!(meshplane_result::Panic, {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            meshplane_result::Ok
+        });
+        assert_eq!(r, meshplane_result::Panic);
+        let p: *const u8 = boundary!(std::ptr::null(), { panic!("boom") });
+        assert!(p.is_null());
+        assert_eq!(boundary!(7, { 8 }), 8);
+    }
+
+    #[test]
+    fn copy_out_reports_the_size_needed() {
+        let mut buf = [0u8; 4];
+        let mut n = 0;
+        let r = unsafe { copy_out(b"hello", buf.as_mut_ptr(), 4, &mut n) };
+        assert_eq!((r, n, buf), (meshplane_result::BufferTooSmall, 5, [0; 4]));
+        let r = unsafe { copy_out(b"hey", buf.as_mut_ptr(), 4, &mut n) };
+        assert_eq!((r, n, &buf[..3]), (meshplane_result::Ok, 3, &b"hey"[..]));
+        let r = unsafe { copy_out(b"", std::ptr::null_mut(), 0, &mut n) };
+        assert_eq!((r, n), (meshplane_result::Ok, 0));
+        let r = unsafe { copy_out(b"", std::ptr::null_mut(), 3, &mut n) };
+        assert_eq!(r, meshplane_result::NullParameter);
+        let r = unsafe { copy_out(b"x", buf.as_mut_ptr(), 4, std::ptr::null_mut()) };
+        assert_eq!(r, meshplane_result::NullParameter);
+    }
+
+    #[test]
+    fn views_refuse_null_with_a_length_and_huge_lengths() {
+        unsafe {
+            assert_eq!(bytes(std::ptr::null(), 0), Ok(&[][..]));
+            assert_eq!(
+                bytes(std::ptr::null(), 1),
+                Err(meshplane_result::NullParameter)
+            );
+            let b = [0u8; 1];
+            assert_eq!(
+                bytes(b.as_ptr(), usize::MAX),
+                Err(meshplane_result::InvalidParameter)
+            );
+            assert_eq!(
+                text(b"\xff".as_ptr().cast(), 1),
+                Err(meshplane_result::InvalidUtf8)
+            );
+            let a = [0u64; 1];
+            assert_eq!(
+                array(a.as_ptr(), usize::MAX / 4).map(|_| ()),
+                Err(meshplane_result::InvalidParameter)
+            );
+            assert_eq!(array::<u64>(std::ptr::null(), 0).map(<[u64]>::len), Ok(0));
+        }
+    }
+}
