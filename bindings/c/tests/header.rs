@@ -27,10 +27,7 @@ fn header_matches_the_sources() {
             .lines()
             .zip(generated.lines())
             .position(|(a, b)| a != b)
-            .map_or_else(
-                || committed.lines().count().min(generated.lines().count()),
-                |i| i,
-            );
+            .unwrap_or_else(|| committed.lines().count().min(generated.lines().count()));
         panic!(
             "include/meshplane.h is stale (first difference at line {}); regenerate it with \
              cbindgen 0.29.4 (see this file's doc)",
