@@ -1,0 +1,93 @@
+"""A real Envoy 1.40.0, configured only by the patches of an EnvoyFilter, really limits.
+
+The EnvoyFilter is placed into a static bootstrap by the harness (as Istio would apply it), Envoy runs on
+loopback in front of a Python upstream, and requests go through it."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import efharness as h
+from conftest import FIXTURES
+from run_envoy import run_envoy, upstream
+
+
+def _ef(name: str) -> dict:
+    return h.envoy_filters(h.load_docs((FIXTURES / name).read_text()))[0]
+
+
+def _inbound(env) -> str:
+    return next(n for n in env.ports if n.startswith("virtualInbound_"))
+
+
+def burst(env, listener: str, n: int, headers: dict | None = None) -> Counter:
+    return Counter(env.get(listener, "/", headers)[0] for _ in range(n))
+
+
+def run_ef(envoy_latest, ef):
+    topo = h.derive_topology([ef])
+    h.apply_envoy_filter(topo, ef)
+    return topo
+
+
+def test_quota_5_per_60s_gives_exactly_5_ok_then_429(envoy_latest):
+    topo = run_ef(envoy_latest, _ef("local-generic-inbound.yaml"))
+    with upstream() as up, run_envoy(envoy_latest, topo, up.server_address[1]) as env:
+        listener = _inbound(env)
+        codes = [env.get(listener, "/reviews/1")[0] for _ in range(20)]
+        assert codes == [200] * 5 + [429] * 15, codes
+        assert up.hits == 5, "limited requests must not reach the upstream"
+        status, headers = env.get(listener, "/")
+        assert status == 429
+        assert headers.get("x-meshplane-limited") == "true", "responseHeadersToAdd is sent on limited responses"
+        stats = env.stats()
+        assert stats["http_local_rate_limiter.http_local_rate_limit.rate_limited"] == 16
+        assert stats["http_local_rate_limiter.http_local_rate_limit.ok"] == 5
+
+
+def test_header_match_charges_its_own_bucket_only(envoy_latest):
+    topo = run_ef(envoy_latest, _ef("local-header-buckets.yaml"))
+    with upstream() as up, run_envoy(envoy_latest, topo, up.server_address[1]) as env:
+        listener = _inbound(env)
+        assert burst(env, listener, 6, {"x-user": "alice"}) == Counter({200: 2, 429: 4})
+        # bob's bucket (3) is untouched by alice's 6 requests
+        assert burst(env, listener, 6, {"x-user": "bob"}) == Counter({200: 3, 429: 3})
+        # requests matching no descriptor only use the default bucket (100000)
+        assert burst(env, listener, 10, {"x-user": "carol"}) == Counter({200: 10})
+        assert burst(env, listener, 10) == Counter({200: 10})
+        # and alice is still limited
+        assert env.get(listener, "/", {"x-user": "alice"})[0] == 429
+        assert up.hits == 2 + 3 + 10 + 10
+
+
+def test_outbound_limit_applies_to_its_vhost(envoy_latest):
+    ef = _ef("outbound-route.yaml")
+    value = ef["spec"]["configPatches"][2]["patch"]["value"]["typed_per_filter_config"][
+        "envoy.filters.http.local_ratelimit"]["value"]
+    value["descriptors"][0]["tokenBucket"].update(maxTokens=3, tokensPerFill=3)
+    topo = run_ef(envoy_latest, ef)
+    with upstream() as up, run_envoy(envoy_latest, topo, up.server_address[1]) as env:
+        out = next(n for n in env.ports if n == "0.0.0.0_9080")
+        host = {"host": "reviews.default.svc.cluster.local:9080"}
+        assert burst(env, out, 8, host) == Counter({200: 3, 429: 5})
+        # the inbound listener carries no limit at all
+        assert burst(env, _inbound(env), 8) == Counter({200: 8})
+
+
+def test_gateway_vhost_limit_uses_the_vhost_rate_limits(envoy_latest):
+    """VIRTUAL_HOST patches: the vhost's rate_limits (a :path regex) feed the vhost's LocalRateLimit."""
+    ef = _ef("gateway-route-and-vhost.yaml")
+    value = ef["spec"]["configPatches"][4]["patch"]["value"]["typed_per_filter_config"][
+        "envoy.filters.http.local_ratelimit"]["value"]
+    value["descriptors"][0]["tokenBucket"] = {"fillInterval": "60s", "maxTokens": 4, "tokensPerFill": 4}
+    topo = run_ef(envoy_latest, ef)
+    with upstream() as up, run_envoy(envoy_latest, topo, up.server_address[1]) as env:
+        host = {"host": "bookinfo.example.com"}
+        assert burst_path(env, "0.0.0.0_80", "/api/v1/books", 10, host) == Counter({200: 4, 429: 6})
+        status, headers = env.get("0.0.0.0_80", "/api/v1/books", host)
+        assert status == 429 and headers.get("x-limited-by") == "meshplane"
+        assert burst_path(env, "0.0.0.0_80", "/static/logo.png", 10, host) == Counter({200: 10})
+
+
+def burst_path(env, listener: str, path: str, n: int, headers: dict) -> Counter:
+    return Counter(env.get(listener, path, headers)[0] for _ in range(n))
