@@ -72,3 +72,22 @@ def test_outbound_limit_applies_to_its_vhost(envoy_latest):
         assert burst(env, out, 8, host) == Counter({200: 3, 429: 5})
         # the inbound listener carries no limit at all
         assert burst(env, _inbound(env), 8) == Counter({200: 8})
+
+
+def test_gateway_vhost_limit_uses_the_vhost_rate_limits(envoy_latest):
+    """VIRTUAL_HOST patches: the vhost's rate_limits (a :path regex) feed the vhost's LocalRateLimit."""
+    ef = _ef("gateway-route-and-vhost.yaml")
+    value = ef["spec"]["configPatches"][4]["patch"]["value"]["typed_per_filter_config"][
+        "envoy.filters.http.local_ratelimit"]["value"]
+    value["descriptors"][0]["tokenBucket"] = {"fillInterval": "60s", "maxTokens": 4, "tokensPerFill": 4}
+    topo = run_ef(envoy_latest, ef)
+    with upstream() as up, run_envoy(envoy_latest, topo, up.server_address[1]) as env:
+        host = {"host": "bookinfo.example.com"}
+        assert burst_path(env, "0.0.0.0_80", "/api/v1/books", 10, host) == Counter({200: 4, 429: 6})
+        status, headers = env.get("0.0.0.0_80", "/api/v1/books", host)
+        assert status == 429 and headers.get("x-limited-by") == "meshplane"
+        assert burst_path(env, "0.0.0.0_80", "/static/logo.png", 10, host) == Counter({200: 10})
+
+
+def burst_path(env, listener: str, path: str, n: int, headers: dict) -> Counter:
+    return Counter(env.get(listener, path, headers)[0] for _ in range(n))
