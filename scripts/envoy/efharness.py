@@ -69,6 +69,11 @@ RLS_DESCRIPTOR_KEYS = {"key", "value", "rate_limit", "descriptors", "shadow_mode
 RLS_LIMIT_KEYS = {"requests_per_unit", "unit", "unlimited", "name", "replaces"}
 
 
+def rls_config(cm: dict) -> dict:
+    """The parsed envoyproxy/ratelimit config of a ConfigMap (after check_rls_configmap)."""
+    return yaml.safe_load((cm.get("data") or {}).get("config.yaml") or "") or {}
+
+
 def check_rls_configmap(cm: dict) -> list[str]:
     """Checks an envoyproxy/ratelimit ConfigMap (data.config.yaml); returns the descriptor values."""
     name = ((cm.get("metadata") or {}).get("name")) or "?"
@@ -745,6 +750,128 @@ def build(ef: dict, topology: Topology | None = None, **kw: Any) -> tuple[Topolo
     topo = topology if topology is not None else derive_topology([ef])
     apply_envoy_filter(topo, ef)
     return topo, bootstrap(topo, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Semantic cross-checks Envoy cannot make: a local descriptor no route action produces never applies.
+
+LOCAL_RL = "envoy.filters.http.local_ratelimit"
+WILDCARD = None  # an action whose descriptor value comes from the request (remote_address, request_headers)
+
+
+def _get(d: dict, key: str, default: Any = None) -> Any:
+    k = _find_key(d, key)
+    return d[k] if k is not None else default
+
+
+def _action_entries(actions: list) -> list[tuple[str, str | None]] | None:
+    """The descriptor entries Envoy builds from one rate_limits entry (None if an action is unknown here)."""
+    out: list[tuple[str, str | None]] = []
+    for a in actions:
+        if not isinstance(a, dict) or len(a) != 1:
+            return None
+        (kind, body), = a.items()
+        kind, body = _snake(kind), body or {}
+        if kind == "generic_key":
+            out.append((_get(body, "descriptor_key") or "generic_key", _get(body, "descriptor_value")))
+        elif kind == "header_value_match":
+            out.append((_get(body, "descriptor_key") or "header_match", _get(body, "descriptor_value")))
+        elif kind == "query_parameter_value_match":
+            out.append((_get(body, "descriptor_key") or "query_match", _get(body, "descriptor_value")))
+        elif kind == "remote_address":
+            out.append(("remote_address", WILDCARD))
+        elif kind == "request_headers":
+            out.append((_get(body, "descriptor_key"), WILDCARD))
+        elif kind in ("source_cluster", "destination_cluster"):
+            out.append((kind, WILDCARD))
+        else:
+            return None
+    return out
+
+
+def _local_value(cfg: Any) -> dict | None:
+    if not isinstance(cfg, dict):
+        return None
+    if cfg.get("@type", "").endswith("TypedStruct"):
+        return cfg.get("value") or {}
+    return cfg
+
+
+def _produces(produced: list[tuple[str, str | None]], wanted: list[dict]) -> bool:
+    if len(produced) != len(wanted):
+        return False
+    for (k, v), e in zip(produced, wanted):
+        if k != e.get("key"):
+            return False
+        if v is not WILDCARD and e.get("value", "") not in ("", v):
+            return False
+    return True
+
+
+def lint_local_descriptors(boot: dict) -> list[str]:
+    """For every route (and vhost) carrying per-route LocalRateLimit descriptors: each descriptor must be
+    produced by some rate_limits entry that applies there (route entries, else the vhost's), or it never
+    limits anything."""
+    problems = []
+    for l in boot["static_resources"]["listeners"]:
+        for f in l["filter_chains"][0]["filters"]:
+            rc = (f.get("typed_config") or {}).get("route_config")
+            if not rc:
+                continue
+            for vh in rc.get("virtual_hosts", []):
+                vh_limits = _get(vh, "rate_limits", [])
+                vh_cfg = _local_value(_get(vh, "typed_per_filter_config", {}).get(LOCAL_RL))
+                for r in vh.get("routes", []):
+                    cfg = _local_value(_get(r, "typed_per_filter_config", {}).get(LOCAL_RL)) or vh_cfg
+                    if not cfg:
+                        continue
+                    limits = _get(_get(r, "route", {}), "rate_limits", []) or vh_limits
+                    produced = [_action_entries(_get(rl, "actions", [])) for rl in limits]
+                    if any(p is None for p in produced):
+                        continue  # an action this check does not model: do not guess
+                    for i, d in enumerate(_get(cfg, "descriptors", [])):
+                        if not any(_produces(p, d.get("entries", [])) for p in produced):
+                            problems.append(f"listener {l['name']} vhost {vh['name']} route {r.get('name')}: local "
+                                            f"descriptor {i} {d.get('entries')} is produced by no rate_limits action")
+    return problems
+
+
+def lint_global_descriptors(boot: dict, configmap_trees: list[dict]) -> list[str]:
+    """Every descriptor the route actions send to the RLS must have a matching path in the RLS config."""
+    problems = []
+    trees = [t for t in configmap_trees if t]
+    if not trees:
+        return problems
+    for l in boot["static_resources"]["listeners"]:
+        for f in l["filter_chains"][0]["filters"]:
+            rc = (f.get("typed_config") or {}).get("route_config")
+            if not rc:
+                continue
+            for vh in rc.get("virtual_hosts", []):
+                for r in vh.get("routes", []):
+                    for rl in _get(_get(r, "route", {}), "rate_limits", []) or _get(vh, "rate_limits", []):
+                        entries = _action_entries(_get(rl, "actions", []))
+                        if entries and not any(_rls_matches(t.get("descriptors") or [], entries) for t in trees):
+                            problems.append(f"vhost {vh['name']} route {r.get('name')}: descriptor {entries} has "
+                                            "no rate limit in the RLS ConfigMap")
+    return problems
+
+
+def _rls_matches(nodes: list, entries: list[tuple[str, str | None]]) -> bool:
+    if not entries:
+        return False
+    (k, v), rest = entries[0], entries[1:]
+    for n in nodes:
+        if n.get("key") != k:
+            continue
+        if "value" in n and v is not WILDCARD and str(n["value"]) != v:
+            continue
+        if not rest:
+            if "rate_limit" in n:
+                return True
+        elif _rls_matches(n.get("descriptors") or [], rest):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ def test_fixture_set_is_complete():
 @pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.stem)
 def test_fixture_accepted(envoy, path):
     docs = h.load_docs(path.read_text())
-    for cm in (d for d in docs if d.get("kind") == "ConfigMap"):
+    cms = [d for d in docs if d.get("kind") == "ConfigMap"]
+    for cm in cms:
         h.check_rls_configmap(cm)
     efs = h.envoy_filters(docs)
     assert efs, f"{path.name} has no EnvoyFilter"
@@ -32,6 +33,8 @@ def test_fixture_accepted(envoy, path):
         _, boot = h.build(ef)
         v = h.envoy_validate(envoy, boot)
         assert v.ok, f"{path.name} {h.ef_name(ef)} rejected by {envoy}:\n{v.output}"
+        assert h.lint_local_descriptors(boot) == []
+        assert h.lint_global_descriptors(boot, [h.rls_config(cm) for cm in cms]) == []
 
 
 def _local_ef() -> dict:
@@ -130,3 +133,22 @@ def test_legacy_filter_names_are_placed(envoy):
     _, boot = h.build(ef)
     assert h.envoy_validate(envoy, boot).ok
     assert "local_ratelimit" in yaml.safe_dump(boot)
+
+
+def test_lint_finds_a_local_descriptor_no_action_produces():
+    """Envoy accepts a descriptor whose value no route action produces; it just never limits. We catch it."""
+    ef = _local_ef()
+    _per_route_value(ef)["descriptors"][0]["entries"][0]["value"] = "Service[reviews.default]-Id[1]"
+    _, boot = h.build(ef)
+    problems = h.lint_local_descriptors(boot)
+    assert len(problems) == 1 and "produced by no rate_limits action" in problems[0]
+
+
+def test_lint_finds_a_global_descriptor_missing_from_the_configmap():
+    docs = h.load_docs((FIXTURES / "global-header.yaml").read_text())
+    cm = next(d for d in docs if d["kind"] == "ConfigMap")
+    tree = h.rls_config(cm)
+    tree["descriptors"] = [d for d in tree["descriptors"] if d["key"] != "header_match"]
+    _, boot = h.build(h.envoy_filters(docs)[0])
+    problems = h.lint_global_descriptors(boot, [tree])
+    assert len(problems) == 1 and "Id[3]" in problems[0]

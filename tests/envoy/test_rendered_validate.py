@@ -40,7 +40,8 @@ def snapshot_docs(path: Path) -> list[dict]:
 
 
 def check(envoy: str, docs: list[dict], what: str) -> None:
-    for cm in (d for d in docs if d.get("kind") == "ConfigMap"):
+    cms = [d for d in docs if d.get("kind") == "ConfigMap"]
+    for cm in cms:
         h.check_rls_configmap(cm)
     efs = h.envoy_filters(docs)
     assert efs, f"{what}: no EnvoyFilter"
@@ -51,6 +52,8 @@ def check(envoy: str, docs: list[dict], what: str) -> None:
             pytest.fail(f"{what}: {e}")
         v = h.envoy_validate(envoy, boot)
         assert v.ok, f"{what}: {h.ef_name(ef)} rejected by {envoy}:\n{v.output}"
+        assert h.lint_local_descriptors(boot) == [], f"{what}: {h.ef_name(ef)}"
+        assert h.lint_global_descriptors(boot, [h.rls_config(cm) for cm in cms]) == [], f"{what}: {h.ef_name(ef)}"
 
 
 # (Parametrized only over what exists: pytest would turn an empty list into a skip.)

@@ -1,6 +1,10 @@
 /* Tests of the codec part of the C API: every function, its error paths and NULL/garbage
  * arguments. Included by test_main.c. */
 
+/* Every protocol the library provides. */
+static const char *const protos[] = {"redis"};
+#define N_PROTOCOLS (sizeof protos / sizeof protos[0])
+
 static const char REDIS_GET[] = "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
 #define REDIS_GET_LEN (sizeof(REDIS_GET) - 1)
 
@@ -80,9 +84,8 @@ TEST(codec_new_errors) {
 }
 
 TEST(codec_every_protocol) {
-    static const char *const protos[] = {"redis", "thrift", "dubbo"};
     size_t i;
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < N_PROTOCOLS; i++) {
         meshplane_codec *c = NULL;
         meshplane_str name;
         meshplane_limits lim = meshplane_limits_default();
@@ -284,10 +287,10 @@ TEST(codec_decode_errors) {
     }
     /* garbage bytes of every value never crash: each decode is OK, NEED_MORE_DATA or a codec error */
     {
-        static const char *const protos[] = {"redis", "thrift", "dubbo"};
         unsigned seed = 12345;
-        int p, round;
-        for (p = 0; p < 3; p++) {
+        size_t p;
+        int round;
+        for (p = 0; p < N_PROTOCOLS; p++) {
             meshplane_codec *g = new_codec(protos[p], MESHPLANE_DIRECTION_REQUEST);
             if (!g) { CHECK(0); continue; }
             for (round = 0; round < 200; round++) {
@@ -344,6 +347,30 @@ TEST(codec_encode) {
     CHECK_RC(meshplane_codec_encode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, bad_kv, 1, out, sizeof out, &written), MESHPLANE_RESULT_NULL_PARAMETER);
     bad_kv[0].key = ""; bad_kv[0].key_len = 0; bad_kv[0].value = "v"; bad_kv[0].value_len = 1;
     CHECK_RC(meshplane_codec_encode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, bad_kv, 1, out, sizeof out, &written), MESHPLANE_RESULT_INVALID_PARAMETER);
+
+    /* a real mutation: redis prefixes every key, and says so on refusal */
+    {
+        static const char want[] = "*2\r\n$3\r\nGET\r\n$10\r\ntenant:foo\r\n";
+        meshplane_kv kv[1];
+        meshplane_str msg;
+        size_t off = 0;
+        kv[0].key = "key_prefix"; kv[0].key_len = 10; kv[0].value = "tenant:"; kv[0].value_len = 7;
+        CHECK_RC(meshplane_codec_encode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, kv, 1, NULL, 0, &written), MESHPLANE_RESULT_BUFFER_TOO_SMALL);
+        CHECK(written == sizeof want - 1);
+        CHECK_RC(meshplane_codec_encode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, kv, 1, out, sizeof out, &written), MESHPLANE_RESULT_OK);
+        CHECK(written == sizeof want - 1 && memcmp(out, want, written) == 0);
+        kv[0].key = "colour"; kv[0].key_len = 6;
+        CHECK_RC(meshplane_codec_encode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, kv, 1, out, sizeof out, &written), MESHPLANE_RESULT_CODEC_MUTATION_REFUSED);
+        CHECK_RC(meshplane_codec_error_message(c, &msg), MESHPLANE_RESULT_OK);
+        CHECK(msg.len > 0);
+        CHECK_RC(meshplane_codec_error_offset(c, &off), MESHPLANE_RESULT_NOT_FOUND); /* no offset */
+        buf = NULL;
+        CHECK_RC(meshplane_codec_encode_to_buffer(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, kv, 1, &buf), MESHPLANE_RESULT_CODEC_MUTATION_REFUSED);
+        CHECK(buf == NULL);
+        /* the next successful call clears the error */
+        CHECK_RC(meshplane_codec_encode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, NULL, 0, out, sizeof out, &written), MESHPLANE_RESULT_OK);
+        CHECK_RC(meshplane_codec_error_message(c, &msg), MESHPLANE_RESULT_NOT_FOUND);
+    }
 
     /* library-owned buffer */
     CHECK_RC(meshplane_codec_encode_to_buffer(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, NULL, 0, &buf), MESHPLANE_RESULT_OK);
