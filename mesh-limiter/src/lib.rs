@@ -8,3 +8,5 @@ pub mod envoy_config;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use envoy_config::LocalRateLimit;
+pub mod adaptive;
+pub mod sim;
