@@ -96,7 +96,10 @@ impl GradientConfig {
             return Err(GradientConfigError::MinRttInterval);
         }
         for (field, value) in [
-            ("sample_aggregate_percentile", self.sample_aggregate_percentile),
+            (
+                "sample_aggregate_percentile",
+                self.sample_aggregate_percentile,
+            ),
             ("jitter", self.jitter_percent),
             ("buffer", self.buffer_percent),
         ] {
@@ -321,8 +324,8 @@ impl LimitAlgorithm for EnvoyGradient {
 mod tests {
     use super::*;
     use crate::ManualClock;
-    use crate::clock::Clock;
     use crate::adaptive::{AdaptiveLimiter, Limiter, Outcome};
+    use crate::clock::Clock;
     use std::sync::Arc;
 
     const MS: Duration = Duration::from_millis(1);
@@ -432,7 +435,10 @@ mod tests {
         assert_eq!(l.limit(), 3);
         assert!(l.with_algorithm(|g| g.in_min_rtt_window()));
         l.release(old, Outcome::Success, Duration::from_secs(70));
-        assert!(l.with_algorithm(|g| g.in_min_rtt_window()), "stale sample ignored");
+        assert!(
+            l.with_algorithm(|g| g.in_min_rtt_window()),
+            "stale sample ignored"
+        );
         batch(&clock, &l, 2, 4 * MS);
         assert_eq!(l.with_algorithm(|g| g.min_rtt()), 4 * MS);
     }
@@ -458,7 +464,10 @@ mod tests {
                 }
             }
             let d = opened.unwrap();
-            assert!(d >= Duration::from_secs(10) && d < Duration::from_millis(11_500), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(10) && d < Duration::from_millis(11_500),
+                "{d:?}"
+            );
         }
     }
 
@@ -512,7 +521,10 @@ mod tests {
                 buffer_percent: 101.0,
                 ..Default::default()
             }),
-            GradientConfigError::Percent { field: "buffer", .. }
+            GradientConfigError::Percent {
+                field: "buffer",
+                ..
+            }
         ));
     }
 }

@@ -246,8 +246,8 @@ impl LimitAlgorithm for BbrGuard {
 mod tests {
     use super::*;
     use crate::ManualClock;
-    use crate::clock::Clock;
     use crate::adaptive::{AdaptiveLimiter, Limiter, Outcome};
+    use crate::clock::Clock;
     use std::sync::atomic::{AtomicU32, Ordering};
 
     const MS: Duration = Duration::from_millis(1);

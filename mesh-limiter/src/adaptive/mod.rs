@@ -40,7 +40,9 @@ pub(crate) mod rng;
 
 pub use gradient::{EnvoyGradient, GradientConfig, gradient_step};
 pub use guard::{BbrConfig, BbrGuard, CpuGauge};
-pub use netflix::{Aimd, AimdConfig, Gradient2, Gradient2Config, Vegas, VegasConfig, Windowed, WindowedConfig};
+pub use netflix::{
+    Aimd, AimdConfig, Gradient2, Gradient2Config, Vegas, VegasConfig, Windowed, WindowedConfig,
+};
 
 /// How a request admitted by a limiter ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

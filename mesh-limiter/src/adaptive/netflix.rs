@@ -334,7 +334,10 @@ impl LimitAlgorithm for Aimd {
         } else if s.in_flight.saturating_mul(2) >= l {
             l = l.saturating_add(1);
         }
-        self.limit = l.clamp(self.cfg.min_limit, self.cfg.max_limit.max(self.cfg.min_limit));
+        self.limit = l.clamp(
+            self.cfg.min_limit,
+            self.cfg.max_limit.max(self.cfg.min_limit),
+        );
     }
 }
 
@@ -578,7 +581,11 @@ mod tests {
         let grad = (1.5 * long / 30.0_f64).clamp(0.5, 1.0);
         let want = 50.8 * 0.8 + (50.8 * grad + 4.0) * 0.2;
         feed(&mut g, 30 * MS, 50, false);
-        assert!((g.estimated_limit() - want).abs() < 1e-9, "{}", g.estimated_limit());
+        assert!(
+            (g.estimated_limit() - want).abs() < 1e-9,
+            "{}",
+            g.estimated_limit()
+        );
         // Drops do not matter to Gradient2.
         let before = g.estimated_limit();
         let mut h = g.clone();
@@ -612,7 +619,10 @@ mod tests {
         w.on_sample(Duration::from_secs(1), sample(10 * MS, 3, false));
         assert_eq!(w.limit(Duration::ZERO), 21);
         // Sub-100 µs samples are ignored entirely.
-        w.on_sample(Duration::from_secs(5), sample(Duration::from_micros(50), 30, true));
+        w.on_sample(
+            Duration::from_secs(5),
+            sample(Duration::from_micros(50), 30, true),
+        );
         assert_eq!(w.limit(Duration::ZERO), 21);
     }
 }

@@ -115,7 +115,9 @@ mod tests {
 
     #[test]
     fn ln_matches_std_closely() {
-        for &x in &[1e-300, 1e-10, 0.001, 0.5, 0.9999, 1.0, 1.5, 2.0, 10.0, 12345.678, 1e300] {
+        for &x in &[
+            1e-300, 1e-10, 0.001, 0.5, 0.9999, 1.0, 1.5, 2.0, 10.0, 12345.678, 1e300,
+        ] {
             let want = f64::ln(x);
             let got = ln(x);
             assert!(
