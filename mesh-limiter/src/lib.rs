@@ -25,9 +25,11 @@
 //! assert!(rl.check(&req).allowed);
 //! ```
 
+pub mod adaptive;
 pub mod clock;
 pub mod envoy_config;
 pub mod local;
+pub mod sim;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use envoy_config::LocalRateLimit;
