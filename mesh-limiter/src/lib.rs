@@ -27,6 +27,8 @@
 
 pub mod clock;
 pub mod envoy_config;
+#[cfg(feature = "redis")]
+pub mod global;
 pub mod local;
 
 pub use clock::{Clock, ManualClock, SystemClock};
