@@ -114,3 +114,26 @@ fn runs_are_reproducible() {
         );
     }
 }
+
+#[test]
+fn token_bucket_holds_until_the_capacity_halves_then_collapses() {
+    let cfg = at_3x(1);
+    let (r, run) =
+        evaluate_with_series(&cfg, &LimiterSpec::by_name("token-bucket", &cfg).unwrap()).unwrap();
+    let mean_goodput = |from: f64, to: f64| {
+        let v: Vec<f64> = run
+            .series
+            .iter()
+            .filter(|p| p.t >= from && p.t < to)
+            .map(|p| p.goodput)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    // 90 % of capacity admitted and served in time while the capacity holds…
+    let before = mean_goodput(2.0, 15.0);
+    assert!((0.85..0.95).contains(&before), "before {before}");
+    // …but a fixed rate is 1.8× the halved capacity: the queue fills, goodput collapses.
+    let after = mean_goodput(20.0, 30.0);
+    assert!(after < 0.05, "after {after}");
+    assert!(!r.reconverged);
+}

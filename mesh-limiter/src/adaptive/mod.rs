@@ -14,6 +14,8 @@
 //!   uses the same in-flight bound).
 //! - [`Fixed`]: a static concurrency limit.
 //!
+//! [`TokenBucketLimiter`] puts Envoy's token bucket (a *rate* limit) behind the same trait.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Duration;
@@ -240,6 +242,63 @@ impl LimitAlgorithm for Unlimited {
     fn on_sample(&mut self, _now: Duration, _sample: Sample) {}
 }
 
+/// A rate limiter behind the [`Limiter`] trait: Envoy's token bucket
+/// ([`TokenBucket`](crate::TokenBucket)) decides admission; in-flight requests are only counted.
+#[derive(Debug)]
+pub struct TokenBucketLimiter<C: Clock> {
+    bucket: crate::TokenBucket<C>,
+    clock: C,
+    in_flight: std::sync::atomic::AtomicU32,
+}
+
+impl<C: Clock + Clone> TokenBucketLimiter<C> {
+    /// Wraps `bucket`; `clock` stamps the permits (use the bucket's clock).
+    pub fn new(bucket: crate::TokenBucket<C>, clock: C) -> Self {
+        TokenBucketLimiter {
+            bucket,
+            clock,
+            in_flight: std::sync::atomic::AtomicU32::new(0),
+        }
+    }
+
+    /// The wrapped bucket.
+    pub fn bucket(&self) -> &crate::TokenBucket<C> {
+        &self.bucket
+    }
+}
+
+impl<C: Clock + Clone> Limiter for TokenBucketLimiter<C> {
+    fn acquire(&self) -> Option<Permit> {
+        if !self.bucket.try_acquire() {
+            return None;
+        }
+        let n = self
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
+        Some(Permit {
+            started: self.clock.now(),
+            in_flight: n,
+        })
+    }
+
+    fn release(&self, _permit: Permit, _outcome: Outcome, _rtt: Duration) {
+        let _ = self.in_flight.fetch_update(
+            std::sync::atomic::Ordering::AcqRel,
+            std::sync::atomic::Ordering::Acquire,
+            |v| v.checked_sub(1),
+        );
+    }
+
+    fn limit(&self) -> u32 {
+        u32::MAX
+    }
+
+    fn in_flight(&self) -> u32 {
+        self.in_flight.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 /// The `p`-th percentile (0..=100) of `values`, by linear interpolation between closest ranks.
 /// Sorts `values` in place. `None` when empty.
 pub(crate) fn percentile(values: &mut [u64], p: f64) -> Option<f64> {
@@ -306,6 +365,24 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
+        assert_eq!(l.in_flight(), 0);
+    }
+
+    #[test]
+    fn token_bucket_limiter_admits_by_rate_not_concurrency() {
+        let clock = ManualClock::new();
+        let tb = crate::TokenBucket::new(2, 1, Duration::from_millis(100), clock.clone()).unwrap();
+        let l = TokenBucketLimiter::new(tb, clock.clone());
+        let a = l.acquire().unwrap();
+        let b = l.acquire().unwrap();
+        assert!(l.acquire().is_none(), "bucket empty");
+        l.release(a, Outcome::Success, Duration::ZERO);
+        assert!(l.acquire().is_none(), "a release does not refill");
+        clock.advance(Duration::from_millis(100));
+        let c = l.acquire().unwrap();
+        assert_eq!((c.in_flight(), l.in_flight(), l.limit()), (2, 2, u32::MAX));
+        l.release(b, Outcome::Dropped, Duration::ZERO);
+        l.release(c, Outcome::Ignored, Duration::ZERO);
         assert_eq!(l.in_flight(), 0);
     }
 

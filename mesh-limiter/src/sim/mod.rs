@@ -62,7 +62,7 @@ use crate::ManualClock;
 use crate::adaptive::rng::Rng;
 use crate::adaptive::{
     AdaptiveLimiter, Aimd, BbrConfig, BbrGuard, EnvoyGradient, Fixed, Gradient2, GradientConfig,
-    Limiter, Outcome, Permit, Unlimited, Vegas, VegasConfig,
+    Limiter, Outcome, Permit, TokenBucketLimiter, Unlimited, Vegas, VegasConfig,
 };
 
 mod plot;
@@ -195,6 +195,13 @@ pub enum LimiterSpec {
     None,
     /// A static concurrency limit.
     Static(u32),
+    /// Envoy's token bucket (continuous refill): `tokens_per_fill` per `fill_interval`, burst
+    /// `max_tokens`.
+    TokenBucket {
+        max_tokens: u32,
+        tokens_per_fill: u32,
+        fill_interval: Duration,
+    },
     /// Envoy's gradient controller.
     Gradient(GradientConfig),
     /// Netflix Gradient2 (per sample).
@@ -220,11 +227,30 @@ impl LimiterSpec {
     ];
 
     /// The limiter called `name`, with its published defaults (Envoy's gradient controller with
-    /// a 100 ms update interval and a 10 s minRTT interval; the static limit = slots).
+    /// a 100 ms update interval and a 10 s minRTT interval; the static limit = slots; the token
+    /// bucket refills 90 % of the initial capacity per 100 ms with the same burst).
+    /// Aliases: `unlimited`; `static-concurrency`; `token_bucket`, `tokenbucket`, `bucket`;
+    /// `envoy`, `envoy-gradient`; underscores for dashes.
     pub fn by_name(name: &str, cfg: &SimConfig) -> Option<Self> {
+        let name = name.to_ascii_lowercase().replace('_', "-");
+        let name = match name.as_str() {
+            "unlimited" => "none",
+            "static-concurrency" => "static",
+            "tokenbucket" | "bucket" => "token-bucket",
+            "envoy" | "envoy-gradient" => "gradient",
+            other => other,
+        };
         Some(match name {
             "none" => LimiterSpec::None,
             "static" => LimiterSpec::Static(cfg.slots),
+            "token-bucket" => {
+                let per_fill = (0.9 * cfg.capacity_rps() * 0.1).round().max(1.0) as u32;
+                LimiterSpec::TokenBucket {
+                    max_tokens: per_fill,
+                    tokens_per_fill: per_fill,
+                    fill_interval: Duration::from_millis(100),
+                }
+            }
             "gradient" => LimiterSpec::Gradient(GradientConfig {
                 min_rtt_interval: Duration::from_secs(10),
                 seed: cfg.seed,
@@ -251,6 +277,7 @@ impl LimiterSpec {
         match self {
             LimiterSpec::None => "none",
             LimiterSpec::Static(_) => "static",
+            LimiterSpec::TokenBucket { .. } => "token-bucket",
             LimiterSpec::Gradient(_) => "gradient",
             LimiterSpec::Gradient2(_) => "gradient2",
             LimiterSpec::Vegas(_) => "vegas",
@@ -268,6 +295,20 @@ impl LimiterSpec {
         Ok(match self {
             LimiterSpec::None => Box::new(AdaptiveLimiter::new(Unlimited, c)),
             LimiterSpec::Static(n) => Box::new(AdaptiveLimiter::new(Fixed(*n), c)),
+            LimiterSpec::TokenBucket {
+                max_tokens,
+                tokens_per_fill,
+                fill_interval,
+            } => {
+                let tb = crate::TokenBucket::new(
+                    *max_tokens,
+                    *tokens_per_fill,
+                    *fill_interval,
+                    c.clone(),
+                )
+                .map_err(|e| SimError::Limiter(e.to_string()))?;
+                Box::new(TokenBucketLimiter::new(tb, c))
+            }
             LimiterSpec::Gradient(g) => Box::new(AdaptiveLimiter::new(
                 EnvoyGradient::new(g.clone()).map_err(|e| SimError::Limiter(e.to_string()))?,
                 c,
@@ -760,6 +801,12 @@ mod tests {
             SimError::Invalid(_)
         ));
         assert!(LimiterSpec::by_name("nope", &short()).is_none());
+        assert_eq!(
+            LimiterSpec::by_name("Token_Bucket", &short())
+                .unwrap()
+                .name(),
+            "token-bucket"
+        );
         for name in LimiterSpec::NAMES {
             assert_eq!(LimiterSpec::by_name(name, &short()).unwrap().name(), *name);
         }

@@ -179,12 +179,17 @@ pub fn render_svg(report: &Report, series: &[Point]) -> String {
                 xx = x(hv)
             );
         }
-        for (label, colour, v) in &p.refs {
+        for (k, (label, colour, v)) in p.refs.iter().enumerate() {
+            // Alternate label sides so close reference lines stay readable.
+            let (lx, anchor) = if k % 2 == 0 {
+                (LEFT + pw - 4.0, "end")
+            } else {
+                (LEFT + 4.0, "start")
+            };
             let _ = writeln!(
                 s,
-                r#"<line x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{colour}" stroke-dasharray="6 3"/><text x="{}" y="{:.1}" fill="{colour}" text-anchor="end">{}</text>"#,
+                r#"<line x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{colour}" stroke-dasharray="6 3"/><text x="{lx}" y="{:.1}" fill="{colour}" text-anchor="{anchor}">{}</text>"#,
                 LEFT + pw,
-                LEFT + pw - 4.0,
                 y(*v) - 3.0,
                 esc(label),
                 yy = y(*v)
