@@ -16,6 +16,8 @@ pub enum KeySpec {
     Streams,
 }
 
+use std::sync::OnceLock;
+
 use KeySpec::*;
 
 const ONE: KeySpec = Range {
@@ -49,169 +51,332 @@ const SUBCOMMAND: KeySpec = Range {
     step: 1,
 };
 
+/// Commands by key spec (the lookup table is built from these once, sorted).
+const SPECS: &[(KeySpec, &[&str])] = &[
+    (
+        ONE,
+        &[
+            "get",
+            "set",
+            "setnx",
+            "setex",
+            "psetex",
+            "getset",
+            "getdel",
+            "getex",
+            "append",
+            "strlen",
+            "incr",
+            "decr",
+            "incrby",
+            "decrby",
+            "incrbyfloat",
+            "getrange",
+            "setrange",
+            "substr",
+            "setbit",
+            "getbit",
+            "bitcount",
+            "bitpos",
+            "bitfield",
+            "bitfield_ro",
+            "type",
+            "ttl",
+            "pttl",
+            "expire",
+            "pexpire",
+            "expireat",
+            "pexpireat",
+            "expiretime",
+            "pexpiretime",
+            "persist",
+            "dump",
+            "restore",
+            "move",
+            "lpush",
+            "rpush",
+            "lpushx",
+            "rpushx",
+            "lpop",
+            "rpop",
+            "llen",
+            "lrange",
+            "lindex",
+            "lset",
+            "linsert",
+            "lrem",
+            "ltrim",
+            "lpos",
+            "hset",
+            "hsetnx",
+            "hget",
+            "hmset",
+            "hmget",
+            "hdel",
+            "hlen",
+            "hstrlen",
+            "hexists",
+            "hkeys",
+            "hvals",
+            "hgetall",
+            "hincrby",
+            "hincrbyfloat",
+            "hrandfield",
+            "hscan",
+            "hexpire",
+            "hpexpire",
+            "hexpireat",
+            "hpexpireat",
+            "httl",
+            "hpttl",
+            "hexpiretime",
+            "hpexpiretime",
+            "hpersist",
+            "hgetdel",
+            "hgetex",
+            "hsetex",
+            "sadd",
+            "srem",
+            "smembers",
+            "sismember",
+            "smismember",
+            "scard",
+            "spop",
+            "srandmember",
+            "sscan",
+            "zadd",
+            "zincrby",
+            "zrem",
+            "zcard",
+            "zcount",
+            "zrange",
+            "zrangebyscore",
+            "zrevrangebyscore",
+            "zrangebylex",
+            "zrevrangebylex",
+            "zrevrange",
+            "zrank",
+            "zrevrank",
+            "zscore",
+            "zmscore",
+            "zremrangebyrank",
+            "zremrangebyscore",
+            "zremrangebylex",
+            "zlexcount",
+            "zpopmin",
+            "zpopmax",
+            "zrandmember",
+            "zscan",
+            "pfadd",
+            "geoadd",
+            "geodist",
+            "geohash",
+            "geopos",
+            "georadius",
+            "georadius_ro",
+            "georadiusbymember",
+            "georadiusbymember_ro",
+            "geosearch",
+            "xadd",
+            "xlen",
+            "xrange",
+            "xrevrange",
+            "xdel",
+            "xtrim",
+            "xack",
+            "xclaim",
+            "xautoclaim",
+            "xpending",
+            "xsetid",
+            "sort",
+            "sort_ro",
+        ],
+    ),
+    (
+        TWO,
+        &[
+            "rename",
+            "renamenx",
+            "copy",
+            "rpoplpush",
+            "lmove",
+            "brpoplpush",
+            "blmove",
+            "smove",
+            "zrangestore",
+            "geosearchstore",
+            "lcs",
+        ],
+    ),
+    (
+        ALL,
+        &[
+            "exists",
+            "del",
+            "unlink",
+            "touch",
+            "mget",
+            "sinter",
+            "sunion",
+            "sdiff",
+            "sinterstore",
+            "sunionstore",
+            "sdiffstore",
+            "pfcount",
+            "pfmerge",
+            "watch",
+        ],
+    ),
+    (PAIRS, &["mset", "msetnx"]),
+    (BLOCKING, &["blpop", "brpop", "bzpopmin", "bzpopmax"]),
+    (
+        NumKeys { at: 2, dest: false },
+        &[
+            "eval",
+            "evalsha",
+            "eval_ro",
+            "evalsha_ro",
+            "fcall",
+            "fcall_ro",
+            "blmpop",
+            "bzmpop",
+        ],
+    ),
+    (
+        NumKeys { at: 1, dest: false },
+        &[
+            "lmpop",
+            "zmpop",
+            "zunion",
+            "zinter",
+            "zdiff",
+            "zintercard",
+            "sintercard",
+        ],
+    ),
+    (
+        NumKeys { at: 2, dest: true },
+        &["zunionstore", "zinterstore", "zdiffstore"],
+    ),
+    (Streams, &["xread", "xreadgroup"]),
+    (SUBCOMMAND, &["object", "memory", "xinfo", "xgroup"]),
+    (
+        NoKeys,
+        &[
+            "ping",
+            "echo",
+            "hello",
+            "auth",
+            "select",
+            "info",
+            "config",
+            "client",
+            "command",
+            "flushdb",
+            "flushall",
+            "dbsize",
+            "multi",
+            "exec",
+            "discard",
+            "unwatch",
+            "publish",
+            "spublish",
+            "pubsub",
+            "subscribe",
+            "unsubscribe",
+            "psubscribe",
+            "punsubscribe",
+            "ssubscribe",
+            "sunsubscribe",
+            "keys",
+            "scan",
+            "randomkey",
+            "time",
+            "quit",
+            "reset",
+            "lastsave",
+            "save",
+            "bgsave",
+            "bgrewriteaof",
+            "monitor",
+            "slowlog",
+            "latency",
+            "acl",
+            "script",
+            "function",
+            "cluster",
+            "wait",
+            "waitaof",
+            "debug",
+            "role",
+            "replicaof",
+            "slaveof",
+            "swapdb",
+            "lolwut",
+            "readonly",
+            "readwrite",
+            "asking",
+            "failover",
+            "shutdown",
+            "sync",
+            "psync",
+            "module",
+        ],
+    ),
+];
+
+/// Open-addressed hash table over [`SPECS`], built once: one hash and (usually) one string
+/// comparison per lookup.
+struct Table {
+    slots: Vec<Option<(u64, &'static str, KeySpec)>>,
+    mask: usize,
+}
+
+fn hash(name: &[u8]) -> u64 {
+    // FNV-1a
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let n: usize = SPECS.iter().map(|(_, names)| names.len()).sum();
+        let size = (n * 4).next_power_of_two();
+        let mut t = Table {
+            slots: vec![None; size],
+            mask: size - 1,
+        };
+        for (spec, names) in SPECS {
+            for &name in *names {
+                let h = hash(name.as_bytes());
+                let mut i = h as usize & t.mask;
+                while t.slots[i].is_some() {
+                    i = (i + 1) & t.mask;
+                }
+                t.slots[i] = Some((h, name, *spec));
+            }
+        }
+        t
+    })
+}
+
 /// The key spec of a lower-case command name; `None` for commands this table does not know
 /// (their keys cannot be located, so key mutations on them are refused).
 pub fn key_spec(command: &str) -> Option<KeySpec> {
-    Some(match command {
-        "get"
-        | "set"
-        | "setnx"
-        | "setex"
-        | "psetex"
-        | "getset"
-        | "getdel"
-        | "getex"
-        | "append"
-        | "strlen"
-        | "incr"
-        | "decr"
-        | "incrby"
-        | "decrby"
-        | "incrbyfloat"
-        | "getrange"
-        | "setrange"
-        | "substr"
-        | "setbit"
-        | "getbit"
-        | "bitcount"
-        | "bitpos"
-        | "bitfield"
-        | "bitfield_ro"
-        | "type"
-        | "ttl"
-        | "pttl"
-        | "expire"
-        | "pexpire"
-        | "expireat"
-        | "pexpireat"
-        | "expiretime"
-        | "pexpiretime"
-        | "persist"
-        | "dump"
-        | "restore"
-        | "move"
-        | "lpush"
-        | "rpush"
-        | "lpushx"
-        | "rpushx"
-        | "lpop"
-        | "rpop"
-        | "llen"
-        | "lrange"
-        | "lindex"
-        | "lset"
-        | "linsert"
-        | "lrem"
-        | "ltrim"
-        | "lpos"
-        | "hset"
-        | "hsetnx"
-        | "hget"
-        | "hmset"
-        | "hmget"
-        | "hdel"
-        | "hlen"
-        | "hstrlen"
-        | "hexists"
-        | "hkeys"
-        | "hvals"
-        | "hgetall"
-        | "hincrby"
-        | "hincrbyfloat"
-        | "hrandfield"
-        | "hscan"
-        | "hexpire"
-        | "hpexpire"
-        | "hexpireat"
-        | "hpexpireat"
-        | "httl"
-        | "hpttl"
-        | "hexpiretime"
-        | "hpexpiretime"
-        | "hpersist"
-        | "hgetdel"
-        | "hgetex"
-        | "hsetex"
-        | "sadd"
-        | "srem"
-        | "smembers"
-        | "sismember"
-        | "smismember"
-        | "scard"
-        | "spop"
-        | "srandmember"
-        | "sscan"
-        | "zadd"
-        | "zincrby"
-        | "zrem"
-        | "zcard"
-        | "zcount"
-        | "zrange"
-        | "zrangebyscore"
-        | "zrevrangebyscore"
-        | "zrangebylex"
-        | "zrevrangebylex"
-        | "zrevrange"
-        | "zrank"
-        | "zrevrank"
-        | "zscore"
-        | "zmscore"
-        | "zremrangebyrank"
-        | "zremrangebyscore"
-        | "zremrangebylex"
-        | "zlexcount"
-        | "zpopmin"
-        | "zpopmax"
-        | "zrandmember"
-        | "zscan"
-        | "pfadd"
-        | "geoadd"
-        | "geodist"
-        | "geohash"
-        | "geopos"
-        | "georadius"
-        | "georadius_ro"
-        | "georadiusbymember"
-        | "georadiusbymember_ro"
-        | "geosearch"
-        | "xadd"
-        | "xlen"
-        | "xrange"
-        | "xrevrange"
-        | "xdel"
-        | "xtrim"
-        | "xack"
-        | "xclaim"
-        | "xautoclaim"
-        | "xpending"
-        | "xsetid"
-        | "sort"
-        | "sort_ro" => ONE,
-        "rename" | "renamenx" | "copy" | "rpoplpush" | "lmove" | "brpoplpush" | "blmove"
-        | "smove" | "zrangestore" | "geosearchstore" | "lcs" => TWO,
-        "exists" | "del" | "unlink" | "touch" | "mget" | "sinter" | "sunion" | "sdiff"
-        | "sinterstore" | "sunionstore" | "sdiffstore" | "pfcount" | "pfmerge" | "watch" => ALL,
-        "mset" | "msetnx" => PAIRS,
-        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => BLOCKING,
-        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro" | "blmpop"
-        | "bzmpop" => NumKeys { at: 2, dest: false },
-        "lmpop" | "zmpop" | "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" => {
-            NumKeys { at: 1, dest: false }
+    let t = table();
+    let h = hash(command.as_bytes());
+    let mut i = h as usize & t.mask;
+    loop {
+        match &t.slots[i] {
+            None => return None,
+            Some((sh, name, spec)) if *sh == h && *name == command => return Some(*spec),
+            Some(_) => i = (i + 1) & t.mask,
         }
-        "zunionstore" | "zinterstore" | "zdiffstore" => NumKeys { at: 2, dest: true },
-        "xread" | "xreadgroup" => Streams,
-        "object" | "memory" | "xinfo" | "xgroup" => SUBCOMMAND,
-        "ping" | "echo" | "hello" | "auth" | "select" | "info" | "config" | "client"
-        | "command" | "flushdb" | "flushall" | "dbsize" | "multi" | "exec" | "discard"
-        | "unwatch" | "publish" | "spublish" | "pubsub" | "subscribe" | "unsubscribe"
-        | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe" | "keys" | "scan"
-        | "randomkey" | "time" | "quit" | "reset" | "lastsave" | "save" | "bgsave"
-        | "bgrewriteaof" | "monitor" | "slowlog" | "latency" | "acl" | "script" | "function"
-        | "cluster" | "wait" | "waitaof" | "debug" | "role" | "replicaof" | "slaveof"
-        | "swapdb" | "lolwut" | "readonly" | "readwrite" | "asking" | "failover" | "shutdown"
-        | "sync" | "psync" | "module" => NoKeys,
-        _ => return None,
-    })
+    }
 }
 
 /// True for commands answered only by pub/sub confirmations (pushes), never by a reply of
@@ -328,4 +493,28 @@ pub fn key_positions(command: &str, args: &[&[u8]]) -> Option<Vec<usize>> {
             (s + 1..s + 1 + rest / 2).collect()
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_each_command_once() {
+        let mut names: Vec<&str> = SPECS.iter().flat_map(|(_, n)| n.iter().copied()).collect();
+        assert!(names.len() > 200);
+        names.sort_unstable();
+        for w in names.windows(2) {
+            assert!(w[0] < w[1], "{} listed twice", w[0]);
+        }
+        for n in &names {
+            assert!(key_spec(n).is_some(), "{n}");
+        }
+        assert_eq!(key_spec("get"), Some(ONE));
+        assert_eq!(key_spec("zunionstore"), Some(NumKeys { at: 2, dest: true }));
+        assert_eq!(key_spec("xreadgroup"), Some(Streams));
+        assert_eq!(key_spec("ping"), Some(NoKeys));
+        assert_eq!(key_spec("GET"), None);
+        assert_eq!(key_spec("migrate"), None);
+    }
 }

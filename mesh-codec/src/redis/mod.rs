@@ -320,9 +320,10 @@ fn bulk_at(msg: &[u8], p: usize) -> Option<(&[u8], usize)> {
 fn lower_into(out: &mut String, arg: &[u8]) {
     out.clear();
     match std::str::from_utf8(arg) {
-        Ok(s) => out.extend(s.chars().map(|c| c.to_ascii_lowercase())),
-        Err(_) => out.push_str(&String::from_utf8_lossy(arg).to_ascii_lowercase()),
+        Ok(s) => out.push_str(s),
+        Err(_) => out.push_str(&String::from_utf8_lossy(arg)),
     }
+    out.make_ascii_lowercase();
 }
 
 impl Codec for RedisCodec {
