@@ -3,7 +3,7 @@
 # would apply it and must pass `envoy --mode validate` on Envoy 1.40.0 and 1.36.2; Envoy 1.40.0 is then
 # run on loopback in front of a Python upstream to show the generated limits really limit.
 need python3
-pip_install pytest==8.3.4 pyyaml==6.0.2
+pip_install pytest==8.3.4 pyyaml==6.0.2 grpcio==1.85.3 protobuf==7.36.2 xds-protos==1.85.0
 ENVOY_1_40_0=$(envoy_bin 1.40.0)
 ENVOY_1_36_2=$(envoy_bin 1.36.2)
 export ENVOY_1_40_0 ENVOY_1_36_2

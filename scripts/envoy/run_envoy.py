@@ -87,7 +87,7 @@ class RunningEnvoy:
 
 
 @contextmanager
-def run_envoy(envoy: str, topo: h.Topology, upstream_port: int, start_timeout: float = 30) -> Iterator[RunningEnvoy]:
+def run_envoy(envoy: str, topo: h.Topology, upstream_port: int, rls_port: int = 2, start_timeout: float = 30) -> Iterator[RunningEnvoy]:
     """Starts `envoy` with the bootstrap of `topo`; yields once all listeners accept connections."""
     ports: dict[str, int] = {}
 
@@ -95,7 +95,7 @@ def run_envoy(envoy: str, topo: h.Topology, upstream_port: int, start_timeout: f
         ports[l.name] = free_port()
         return ports[l.name]
 
-    boot = h.bootstrap(topo, bind_ports=bind, upstream_port=upstream_port, access_log=True)
+    boot = h.bootstrap(topo, bind_ports=bind, upstream_port=upstream_port, rls_port=rls_port, access_log=True)
     with tempfile.TemporaryDirectory() as d:
         cfg, admin_file, log_path = (os.path.join(d, n) for n in ("bootstrap.yaml", "admin.txt", "envoy.log"))
         with open(cfg, "w") as f:

@@ -91,3 +91,39 @@ def test_gateway_vhost_limit_uses_the_vhost_rate_limits(envoy_latest):
 
 def burst_path(env, listener: str, path: str, n: int, headers: dict) -> Counter:
     return Counter(env.get(listener, path, headers)[0] for _ in range(n))
+
+
+def test_global_limit_descriptors_reach_the_rls_and_its_verdict_is_obeyed(envoy_latest):
+    """strategy: global. Envoy's ratelimit filter (configured through the TypedStruct of the EnvoyFilter)
+    sends the descriptors the route actions build to the RLS cluster the filter names; their keys and values
+    are exactly those of the ConfigMap, and OVER_LIMIT becomes HTTP 429. The RLS is scripts/envoy/rls.py
+    (the real envoyproxy/ratelimit is not installable here), driven by the ConfigMap's config.yaml."""
+    from rls import serve
+
+    docs = h.load_docs((FIXTURES / "global-header.yaml").read_text())
+    cm = next(d for d in docs if d["kind"] == "ConfigMap")
+    h.check_rls_configmap(cm)
+    config = h.rls_config(cm)
+    for d in config["descriptors"]:  # hour windows: a burst never straddles a window edge
+        if "rate_limit" in d:
+            d["rate_limit"]["unit"] = "HOUR"
+    generic = next(d for d in config["descriptors"] if d["value"].endswith("Id[2970232041]"))
+    generic["rate_limit"]["requests_per_unit"] = 5
+    header = next(d for d in config["descriptors"] if d["key"] == "header_match")
+    header["rate_limit"]["requests_per_unit"] = 2
+    topo = run_ef(envoy_latest, h.envoy_filters(docs)[0])
+    with upstream() as up, serve(config) as (rls, rls_port), \
+            run_envoy(envoy_latest, topo, up.server_address[1], rls_port=rls_port) as env:
+        listener = _inbound(env)
+        alice = {"x-user": "alice"}
+        assert [env.get(listener, "/", alice)[0] for _ in range(3)] == [200, 200, 429]  # header bucket: 2
+        assert [env.get(listener, "/")[0] for _ in range(3)] == [200, 200, 429]  # generic: 3 + 2 = 5
+        assert up.hits == 4
+        domain, sent = rls.seen[0]
+        assert domain == "slime"
+        assert sent == [
+            [("generic_key", "Service[productpage.default]-Id[2970232041]")],
+            [("header_match", "Service[productpage.default]-Id[3]")],
+            [("generic_key", "Service[productpage.default]-Id[4]"), ("remote_address", "127.0.0.1")],
+        ]
+        assert rls.seen[-1][1][1][0][0] != "header_match", "no header, no header descriptor"

@@ -151,3 +151,23 @@ def test_configmap_is_checked():
 def test_cli_validates_a_stream(envoy_latest, capsys):
     assert h.main(["--envoy", envoy_latest, str(FIXTURES / "local-by-method.yaml")]) == 0
     assert capsys.readouterr().out.startswith("ok ")
+
+
+def test_network_filter_cluster_and_route_configuration_patches_are_placed(envoy):
+    net = {"applyTo": "NETWORK_FILTER", "match": {"context": "SIDECAR_INBOUND", "listener": {"filterChain": {
+        "filter": {"name": "envoy.filters.network.http_connection_manager"}}}},
+        "patch": {"operation": "INSERT_BEFORE", "value": {"name": "envoy.filters.network.local_ratelimit", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.local_ratelimit.v3.LocalRateLimit",
+            "stat_prefix": "conn", "token_bucket": {"max_tokens": 10, "fill_interval": "1s"}}}}}
+    cluster = {"applyTo": "CLUSTER", "patch": {"operation": "ADD", "value": {
+        "name": "extra", "type": "STATIC", "connect_timeout": "1s", "load_assignment": {"cluster_name": "extra"}}}}
+    rc = {"applyTo": "ROUTE_CONFIGURATION", "match": {"context": "SIDECAR_OUTBOUND", "routeConfiguration": {"name": "9080"}},
+          "patch": {"operation": "MERGE", "value": {"validate_clusters": False, "request_headers_to_add": [
+              {"header": {"key": "x-mesh", "value": "1"}}]}}}
+    _, boot = h.build(ef(net, cluster, rc))
+    chain = listener_of(boot, "virtualInbound_9080")["filter_chains"][0]["filters"]
+    assert [f["name"] for f in chain] == ["envoy.filters.network.local_ratelimit", "envoy.filters.network.http_connection_manager"]
+    assert any(c["name"] == "extra" for c in boot["static_resources"]["clusters"])
+    assert hcm(boot, "0.0.0.0_9080")["route_config"]["validate_clusters"] is False
+    v = h.envoy_validate(envoy, boot)
+    assert v.ok, v.output
