@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use mesh_codec::hessian2::{Decoder, from_slice, to_vec};
 
 fn load(name: &str) -> BTreeMap<String, Vec<u8>> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hessian2").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hessian2")
+        .join(name);
     std::fs::read_to_string(&p)
         .unwrap()
         .lines()
@@ -31,7 +33,11 @@ fn reference_vectors_decode_and_reencode_byte_for_byte() {
     assert!(caucho.len() >= 80);
     for (name, bytes) in &caucho {
         let v = from_slice(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(&to_vec(&v), bytes, "{name}: our encoding differs from the reference");
+        assert_eq!(
+            &to_vec(&v),
+            bytes,
+            "{name}: our encoding differs from the reference"
+        );
         let mut d = Decoder::new(bytes);
         d.skip().unwrap();
         assert!(d.is_empty(), "{name}: skip stopped early");

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use mesh_codec::hessian2::{Value, from_slice, to_vec};
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -80,7 +80,9 @@ fn main() -> ExitCode {
             }
         }
         _ => {
-            eprintln!("usage: hessian2_interop reencode < TSV | hessian2_interop equal A.tsv B.tsv");
+            eprintln!(
+                "usage: hessian2_interop reencode < TSV | hessian2_interop equal A.tsv B.tsv"
+            );
             return ExitCode::from(2);
         }
     }
