@@ -28,6 +28,8 @@
 pub mod adaptive;
 pub mod clock;
 pub mod envoy_config;
+#[cfg(feature = "redis")]
+pub mod global;
 pub mod local;
 pub mod sim;
 
