@@ -1,7 +1,7 @@
 # The Python package: build the wheel (dev profile, reusing target/debug), install it into the
 # repo venv, check the .pyi stubs against the runtime module, run pytest against the wheel.
 need cargo python3
-pip_install maturin==1.16.0 pytest==9.2.0 mypy==2.4.1
+pip_install maturin==1.16.0 pytest==8.3.4 mypy==2.4.1
 log "maturin build"
 rm -rf target/wheels
 (cd bindings/python && maturin build --profile dev --locked --interpreter "$VENV/bin/python" --out "$ROOT/target/wheels")
