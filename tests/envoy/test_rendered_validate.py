@@ -3,7 +3,6 @@ insta snapshots, is accepted by real Envoys (1.40.0 and 1.36.2) once placed wher
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -14,14 +13,6 @@ from conftest import ROOT
 
 EXAMPLES = sorted((ROOT / "examples" / "crds").glob("*.yaml"))
 SNAPSHOTS = sorted(p for p in ROOT.glob("mesh-*/**/snapshots/*.snap") if "kind: EnvoyFilter" in p.read_text())
-
-
-@pytest.fixture(scope="session")
-def meshctl() -> str:
-    path = os.environ.get("MESHCTL") or str(ROOT / "target" / "debug" / "meshctl")
-    if not os.access(path, os.X_OK):
-        pytest.fail(f"meshctl is not built at {path} (cargo build -p mesh-cli)")
-    return path
 
 
 def render(meshctl: str, path: Path) -> list[dict]:
