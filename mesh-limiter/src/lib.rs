@@ -25,9 +25,13 @@
 //! assert!(rl.check(&req).allowed);
 //! ```
 
+pub mod adaptive;
 pub mod clock;
 pub mod envoy_config;
+#[cfg(feature = "redis")]
+pub mod global;
 pub mod local;
+pub mod sim;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use envoy_config::LocalRateLimit;

@@ -79,6 +79,10 @@ typedef struct meshplane_buffer meshplane_buffer;
 // time (it may move between threads). Free with `meshplane_codec_free`.
 typedef struct meshplane_codec meshplane_codec;
 
+// Details of a failed constructor or translation: a list of problems, each a message with the
+// object and field path it refers to. Immutable; free with `meshplane_error_free`.
+typedef struct meshplane_error meshplane_error;
+
 // A borrowed string: `len` bytes of UTF-8 at `data`, **not** NUL-terminated.
 //
 // A `meshplane_str` returned by the library is a view into memory the library owns; each
@@ -151,6 +155,17 @@ typedef struct meshplane_kv {
 
 // Why a proxy answers locally (`MESHPLANE_LOCAL_ERROR_*`), for `meshplane_codec_on_error`.
 typedef uint32_t meshplane_local_error;
+
+// One problem of a `meshplane_error`. The views are valid until the error is freed.
+typedef struct meshplane_problem {
+    // The object the problem is in (`namespace/name`, `document 2`), or empty.
+    struct meshplane_str object;
+    // The field path inside it (`spec.sets._base.descriptor[0].action.quota`,
+    // `descriptors[1].token_bucket.fill_interval`), or empty for the object as a whole.
+    struct meshplane_str path;
+    // What is wrong.
+    struct meshplane_str message;
+} meshplane_problem;
 
 // Bytes sent by the client (downstream to upstream).
 #define MESHPLANE_DIRECTION_REQUEST 0
@@ -441,6 +456,33 @@ struct meshplane_str meshplane_result_text(uint32_t result);
 // False for `MESHPLANE_RESULT_OK` and `MESHPLANE_RESULT_NEED_MORE_DATA`, true for every other
 // number (error codes, and numbers this version does not know).
 bool meshplane_result_is_error(uint32_t result);
+
+// Number of problems in `error` (0 for NULL or an invalid handle).
+//
+// # Safety
+// `error` is NULL or a live error.
+size_t meshplane_error_count(const struct meshplane_error *error);
+
+// The `index`-th problem of `error`. `NOT_FOUND` past the end.
+//
+// # Safety
+// `error` is NULL or a live error; `problem_out` is NULL or writable.
+meshplane_result meshplane_error_at(const struct meshplane_error *error,
+                                    size_t index,
+                                    struct meshplane_problem *problem_out);
+
+// Every problem of `error`, one per line (`object: path: message`). Valid until its free.
+//
+// # Safety
+// `error` is NULL or a live error; `text_out` is NULL or writable.
+meshplane_result meshplane_error_text(const struct meshplane_error *error,
+                                      struct meshplane_str *text_out);
+
+// Frees an error. NULL is ignored.
+//
+// # Safety
+// `error` is NULL or a live error; it must not be used afterwards.
+void meshplane_error_free(struct meshplane_error *error);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -2,7 +2,7 @@
 
 use mesh_codec::CodecError;
 
-use crate::ffi::{boundary, meshplane_str};
+use crate::ffi::{Handle, boundary, free_handle, handle_ref, into_handle, meshplane_str, out, tri};
 
 /// Result code of every fallible function. The numbers are part of the ABI: a code never
 /// changes meaning and a retired code is never reused.
@@ -148,4 +148,157 @@ pub extern "C" fn meshplane_result_text(result: u32) -> meshplane_str {
 #[unsafe(no_mangle)]
 pub extern "C" fn meshplane_result_is_error(result: u32) -> bool {
     result != meshplane_result::Ok as u32 && result != meshplane_result::NeedMoreData as u32
+}
+
+/// Details of a failed constructor or translation: a list of problems, each a message with the
+/// object and field path it refers to. Immutable; free with `meshplane_error_free`.
+pub struct meshplane_error {
+    _private: [u8; 0],
+}
+
+/// One problem of a `meshplane_error`. The views are valid until the error is freed.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct meshplane_problem {
+    /// The object the problem is in (`namespace/name`, `document 2`), or empty.
+    pub object: meshplane_str,
+    /// The field path inside it (`spec.sets._base.descriptor[0].action.quota`,
+    /// `descriptors[1].token_bucket.fill_interval`), or empty for the object as a whole.
+    pub path: meshplane_str,
+    /// What is wrong.
+    pub message: meshplane_str,
+}
+
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub object: String,
+    pub path: String,
+    pub message: String,
+}
+
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct ErrorState {
+    magic: u64,
+    problems: Vec<Problem>,
+    text: String,
+}
+
+impl Handle for ErrorState {
+    type Opaque = meshplane_error;
+    const MAGIC: u64 = 0x6d65_7368_6572_7273; // "mesherrs"
+    fn clear_magic(&mut self) {
+        self.magic = 0;
+    }
+}
+
+#[allow(dead_code)] // until the limiter and translation bindings use it
+impl ErrorState {
+    /// Writes the problems to `error_out` when it is not NULL.
+    pub(crate) fn report(problems: Vec<Problem>, error_out: *mut *mut meshplane_error) {
+        if error_out.is_null() {
+            return;
+        }
+        let mut text = String::new();
+        for (i, p) in problems.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            for part in [&p.object, &p.path] {
+                if !part.is_empty() {
+                    text.push_str(part);
+                    text.push_str(": ");
+                }
+            }
+            text.push_str(&p.message);
+        }
+        let h = into_handle(ErrorState {
+            magic: Self::MAGIC,
+            problems,
+            text,
+        });
+        // SAFETY: non-null; the caller passes a writable pointer.
+        unsafe { error_out.write(h) };
+    }
+
+    /// One problem from an error message of the form `path: message` (the path is recognised
+    /// when the prefix has no spaces), else the whole text as the message.
+    pub(crate) fn split(text: &str) -> Problem {
+        match text.split_once(": ") {
+            Some((path, msg)) if !path.is_empty() && !path.contains(' ') => Problem {
+                object: String::new(),
+                path: path.to_string(),
+                message: msg.to_string(),
+            },
+            _ => Problem {
+                object: String::new(),
+                path: String::new(),
+                message: text.to_string(),
+            },
+        }
+    }
+}
+
+/// Number of problems in `error` (0 for NULL or an invalid handle).
+///
+/// # Safety
+/// `error` is NULL or a live error.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn meshplane_error_count(error: *const meshplane_error) -> usize {
+    boundary!(0, {
+        unsafe { handle_ref::<ErrorState>(error) }.map_or(0, |e| e.problems.len())
+    })
+}
+
+/// The `index`-th problem of `error`. `NOT_FOUND` past the end.
+///
+/// # Safety
+/// `error` is NULL or a live error; `problem_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn meshplane_error_at(
+    error: *const meshplane_error,
+    index: usize,
+    problem_out: *mut meshplane_problem,
+) -> meshplane_result {
+    boundary!(meshplane_result::Panic, {
+        let e = tri!(unsafe { handle_ref::<ErrorState>(error) });
+        let slot = tri!(out(problem_out));
+        match e.problems.get(index) {
+            Some(p) => {
+                slot.write(meshplane_problem {
+                    object: meshplane_str::of(&p.object),
+                    path: meshplane_str::of(&p.path),
+                    message: meshplane_str::of(&p.message),
+                });
+                meshplane_result::Ok
+            }
+            None => meshplane_result::NotFound,
+        }
+    })
+}
+
+/// Every problem of `error`, one per line (`object: path: message`). Valid until its free.
+///
+/// # Safety
+/// `error` is NULL or a live error; `text_out` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn meshplane_error_text(
+    error: *const meshplane_error,
+    text_out: *mut meshplane_str,
+) -> meshplane_result {
+    boundary!(meshplane_result::Panic, {
+        let e = tri!(unsafe { handle_ref::<ErrorState>(error) });
+        let slot = tri!(out(text_out));
+        slot.write(meshplane_str::of(&e.text));
+        meshplane_result::Ok
+    })
+}
+
+/// Frees an error. NULL is ignored.
+///
+/// # Safety
+/// `error` is NULL or a live error; it must not be used afterwards.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn meshplane_error_free(error: *mut meshplane_error) {
+    boundary!((), { unsafe { free_handle::<ErrorState>(error) } })
 }

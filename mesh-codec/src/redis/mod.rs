@@ -53,7 +53,7 @@ use crate::{
 };
 use commands::FirstKey;
 use request::{InlineScratch, scan_request};
-use wire::{Scan, Step, int_line, scan_value};
+use wire::{Scan, ScanState, Step, int_line, scan_value};
 
 /// Mutation keys this codec understands.
 pub const MUTATION_KEYS: &[&str] = &["key", "key_prefix"];
@@ -66,7 +66,8 @@ pub struct RedisCodec {
     next_id: u64,
     proto: u8,
     subscribed: bool,
-    stack: Vec<u64>,
+    scan: ScanState,
+    aux: ScanState,
     command: String,
     inline: InlineScratch,
 }
@@ -80,7 +81,8 @@ impl RedisCodec {
             next_id: 0,
             proto: 2,
             subscribed: false,
-            stack: Vec::new(),
+            scan: ScanState::default(),
+            aux: ScanState::default(),
             command: String::new(),
             inline: InlineScratch::default(),
         }
@@ -133,7 +135,7 @@ impl RedisCodec {
         input: &[u8],
         md: &mut Metadata,
     ) -> Result<DecodeStatus, CodecError> {
-        let scan = match scan_value(input, &self.limits, &mut self.stack)? {
+        let scan = match scan_value(input, &self.limits, &mut self.scan)? {
             Step::Done(scan) => scan,
             Step::Need(needed) => return Ok(DecodeStatus::NeedMoreData { needed }),
         };
@@ -239,10 +241,12 @@ impl RedisCodec {
     }
 
     fn skip_at(&mut self, msg: &[u8], p: usize) -> Option<usize> {
-        match scan_value(&msg[p..], &self.limits, &mut self.stack) {
+        let r = match scan_value(&msg[p..], &self.limits, &mut self.aux) {
             Ok(Step::Done(s)) => Some(p + s.end),
             _ => None,
-        }
+        };
+        self.aux.forget();
+        r
     }
 
     fn encode_request(

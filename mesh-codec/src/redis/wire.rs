@@ -11,13 +11,14 @@ pub(crate) enum Step<T> {
 }
 
 /// RESP type names, as reported in the `type` typed value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RespType {
     SimpleString,
     Error,
     Integer,
     BulkString,
     Array,
+    #[default]
     Null,
     Map,
     Set,
@@ -160,7 +161,7 @@ fn valid_big_number(s: &[u8]) -> bool {
 }
 
 /// What the scanner learned about one whole RESP value (plus any leading attribute).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Scan {
     /// Length of the message in bytes.
     pub end: usize,
@@ -194,22 +195,68 @@ fn check_frame(total: u64, limits: &Limits, at: usize) -> Result<(), CodecError>
 pub(crate) fn scan_value(
     buf: &[u8],
     limits: &Limits,
-    stack: &mut Vec<u64>,
+    state: &mut ScanState,
 ) -> Result<Step<Scan>, CodecError> {
-    stack.clear();
-    let mut pos = 0usize;
-    let mut first: Option<RespType> = None;
-    let mut scan = Scan {
-        end: 0,
-        first: RespType::Null,
-        value: RespType::Null,
-        value_at: 0,
-        count: 0,
-        body: 0,
-    };
-    let mut have_value = false;
+    let fp_len = buf.len().min(FINGERPRINT);
+    let resumable = state.active
+        && buf.len() >= state.pos
+        && buf.len() >= state.fp_len
+        && buf[..state.fp_len] == state.fp[..state.fp_len];
+    state.active = false;
+    if !resumable {
+        state.stack.clear();
+        state.pos = 0;
+        state.first = None;
+        state.have_value = false;
+        state.scan = Scan::default();
+    }
+    let r = scan_from(buf, limits, state);
+    if let Ok(Step::Need(_)) = r {
+        // Resume from the incomplete frame when called again with more of the same bytes.
+        state.active = true;
+        state.fp_len = fp_len;
+        state.fp[..fp_len].copy_from_slice(&buf[..fp_len]);
+    }
+    r
+}
+
+const FINGERPRINT: usize = 16;
+
+/// Scanner progress kept between calls, so a large aggregate arriving in many chunks is
+/// scanned once, not once per chunk. Reused: no allocation once the stack has grown.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScanState {
+    stack: Vec<u64>,
+    /// Start of the first incomplete frame.
+    pos: usize,
+    first: Option<RespType>,
+    have_value: bool,
+    scan: Scan,
+    active: bool,
+    fp: [u8; FINGERPRINT],
+    fp_len: usize,
+}
+
+impl ScanState {
+    /// Forgets any partial progress.
+    pub(crate) fn forget(&mut self) {
+        self.active = false;
+    }
+}
+
+fn scan_from(buf: &[u8], limits: &Limits, state: &mut ScanState) -> Result<Step<Scan>, CodecError> {
+    let ScanState {
+        stack,
+        pos: saved,
+        first,
+        have_value,
+        scan,
+        ..
+    } = state;
+    let mut pos = *saved;
     loop {
         let hdr = pos;
+        *saved = hdr;
         let Some(&t) = buf.get(pos) else {
             return Ok(Step::Need(None));
         };
@@ -337,10 +384,10 @@ pub(crate) fn scan_value(
             _ => return Err(malformed(hdr, "unknown RESP type byte")),
         };
         if first.is_none() {
-            first = Some(ty);
+            *first = Some(ty);
         }
-        if stack.is_empty() && ty != RespType::Attribute && !have_value {
-            have_value = true;
+        if stack.is_empty() && ty != RespType::Attribute && !*have_value {
+            *have_value = true;
             scan.value = ty;
             scan.value_at = hdr;
             if matches!(
@@ -379,7 +426,7 @@ pub(crate) fn scan_value(
             let Some(top) = stack.last_mut() else {
                 scan.end = pos;
                 scan.first = first.unwrap_or(scan.value);
-                return Ok(Step::Done(scan));
+                return Ok(Step::Done(*scan));
             };
             *top -= 1;
             if *top & !ATTR != 0 {

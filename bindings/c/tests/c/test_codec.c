@@ -2,7 +2,7 @@
  * arguments. Included by test_main.c. */
 
 /* Every protocol the library provides. */
-static const char *const protos[] = {"redis"};
+static const char *const protos[] = {"redis", "dubbo"};
 #define N_PROTOCOLS (sizeof protos / sizeof protos[0])
 
 static const char REDIS_GET[] = "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
@@ -420,4 +420,138 @@ TEST(codec_on_error_and_heartbeat) {
     CHECK_RC(meshplane_codec_heartbeat_reply(c, out, sizeof out, NULL), MESHPLANE_RESULT_NULL_PARAMETER);
     CHECK_RC(meshplane_codec_heartbeat_reply_to_buffer(c, NULL), MESHPLANE_RESULT_NULL_PARAMETER);
     meshplane_codec_free(c);
+}
+
+/* Reads a whole file (the captured fixtures); NULL on failure. */
+static uint8_t *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long n;
+    if (!f) return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = (uint8_t *)malloc((size_t)n);
+        if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+        *len = (size_t)n;
+    }
+    fclose(f);
+    return buf;
+}
+
+#define FIXTURES "../../../../mesh-codec/tests/fixtures/"
+
+TEST(codec_dubbo_heartbeat) {
+    /* a two-way heartbeat request (flags 0xe2), id 9, body hessian null */
+    static const uint8_t hb[] = {0xda, 0xbb, 0xe2, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1, 'N'};
+    static const uint8_t want[] = {0xda, 0xbb, 0x22, 20, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 1, 'N'};
+    meshplane_codec *c = new_codec("dubbo", MESHPLANE_DIRECTION_REQUEST);
+    meshplane_message_info info;
+    meshplane_buffer *buf = NULL;
+    uint8_t out[64];
+    size_t consumed = 0, written = 0;
+    if (!c) { CHECK(0); return; }
+    CHECK_RC(meshplane_codec_decode(c, hb, sizeof hb, &consumed, NULL), MESHPLANE_RESULT_OK);
+    CHECK(consumed == sizeof hb);
+    CHECK_RC(meshplane_codec_message_info(c, &info), MESHPLANE_RESULT_OK);
+    CHECK(info.message_type == MESHPLANE_MESSAGE_TYPE_HEARTBEAT && info.has_request_id && info.request_id == 9);
+    CHECK(info.header_size == 16 && info.body_size == 1 && info.message_size == sizeof hb);
+    CHECK_RC(meshplane_codec_heartbeat_reply(c, NULL, 0, &written), MESHPLANE_RESULT_BUFFER_TOO_SMALL);
+    CHECK(written == sizeof want);
+    CHECK_RC(meshplane_codec_heartbeat_reply(c, out, sizeof want - 1, &written), MESHPLANE_RESULT_BUFFER_TOO_SMALL);
+    CHECK_RC(meshplane_codec_heartbeat_reply(c, out, sizeof out, &written), MESHPLANE_RESULT_OK);
+    CHECK(written == sizeof want && memcmp(out, want, written) == 0);
+    CHECK_RC(meshplane_codec_heartbeat_reply_to_buffer(c, &buf), MESHPLANE_RESULT_OK);
+    CHECK(buf && meshplane_buffer_len(buf) == sizeof want && memcmp(meshplane_buffer_data(buf), want, sizeof want) == 0);
+    meshplane_buffer_free(buf);
+    /* heartbeats carry no attachments: a mutation is refused */
+    {
+        meshplane_kv kv[1];
+        kv[0].key = "x"; kv[0].key_len = 1; kv[0].value = "y"; kv[0].value_len = 1;
+        CHECK_RC(meshplane_codec_encode(c, hb, sizeof hb, kv, 1, out, sizeof out, &written), MESHPLANE_RESULT_CODEC_MUTATION_REFUSED);
+    }
+    meshplane_codec_free(c);
+}
+
+TEST(codec_dubbo_fixture) {
+    size_t req_len = 0, resp_len = 0, consumed = 0, written = 0;
+    uint8_t *req = read_file(FIXTURES "dubbo/dubbo_js_sayhello.request.bin", &req_len);
+    uint8_t *resp = read_file(FIXTURES "dubbo/dubbo_js_sayhello.response.bin", &resp_len);
+    meshplane_codec *c = new_codec("dubbo", MESHPLANE_DIRECTION_REQUEST);
+    meshplane_codec *r = new_codec("dubbo", MESHPLANE_DIRECTION_RESPONSE);
+    meshplane_message_info info;
+    meshplane_typed_value tv;
+    meshplane_str v;
+    meshplane_buffer *buf = NULL;
+    CHECK(req != NULL && resp != NULL && c != NULL && r != NULL);
+    if (req && resp && c && r) {
+        /* the capture: a sayHello request (274 bytes) then a heartbeat (17 bytes) */
+        size_t first;
+        CHECK(req_len == 274 + 17 && resp_len == 38 + 17);
+        CHECK_RC(meshplane_codec_decode(c, req, req_len, &consumed, NULL), MESHPLANE_RESULT_OK);
+        CHECK(consumed == 274);
+        first = consumed;
+        CHECK_RC(meshplane_codec_message_info(c, &info), MESHPLANE_RESULT_OK);
+        CHECK(info.message_type == MESHPLANE_MESSAGE_TYPE_REQUEST && info.has_request_id && info.request_id == 1);
+        CHECK(info.header_size == 16 && info.header_size + info.body_size == first);
+        CHECK_RC(meshplane_codec_header_get(c, LIT("application"), &v), MESHPLANE_RESULT_OK);
+        CHECK(STR_EQ(v, "dubbo-js"));
+        CHECK_RC(meshplane_codec_header_get(c, LIT("group"), &v), MESHPLANE_RESULT_OK);
+        CHECK(STR_EQ(v, "g1"));
+        req_len = first; /* the request alone, for what follows */
+        CHECK_RC(meshplane_codec_header_get(c, LIT("method"), &v), MESHPLANE_RESULT_OK);
+        CHECK(STR_EQ(v, "sayHello"));
+        CHECK_RC(meshplane_codec_header_get(c, LIT("interface"), &v), MESHPLANE_RESULT_OK);
+        /* a mutation adds an attachment that decodes back */
+        {
+            meshplane_kv kv[1];
+            meshplane_codec *again = new_codec("dubbo", MESHPLANE_DIRECTION_REQUEST);
+            kv[0].key = "x-tenant"; kv[0].key_len = 8; kv[0].value = "blue"; kv[0].value_len = 4;
+            CHECK_RC(meshplane_codec_encode_to_buffer(c, req, req_len, kv, 1, &buf), MESHPLANE_RESULT_OK);
+            CHECK(buf && meshplane_buffer_len(buf) > req_len);
+            if (buf && again) {
+                CHECK_RC(meshplane_codec_decode(again, meshplane_buffer_data(buf), meshplane_buffer_len(buf), &consumed, NULL), MESHPLANE_RESULT_OK);
+                CHECK(consumed == meshplane_buffer_len(buf));
+                CHECK_RC(meshplane_codec_header_get(again, LIT("x-tenant"), &v), MESHPLANE_RESULT_OK);
+                CHECK(STR_EQ(v, "blue"));
+                CHECK_RC(meshplane_codec_header_get(again, LIT("method"), &v), MESHPLANE_RESULT_OK);
+                CHECK(STR_EQ(v, "sayHello"));
+            }
+            meshplane_buffer_free(buf);
+            meshplane_codec_free(again);
+        }
+        /* on_error: a Dubbo response with status 100 (over limit) for the same request id */
+        {
+            uint8_t out[256];
+            CHECK_RC(meshplane_codec_on_error(c, MESHPLANE_LOCAL_ERROR_OVER_LIMIT, LIT("slow down"), out, sizeof out, &written), MESHPLANE_RESULT_OK);
+            CHECK(written > 16 && out[0] == 0xda && out[1] == 0xbb && out[3] == 100);
+            CHECK(memcmp(out + 4, req + 4, 8) == 0); /* request id */
+            CHECK_RC(meshplane_codec_decode(r, out, written, &consumed, NULL), MESHPLANE_RESULT_OK);
+            CHECK_RC(meshplane_codec_message_info(r, &info), MESHPLANE_RESULT_OK);
+            CHECK(info.status == MESHPLANE_RESPONSE_STATUS_ERROR);
+        }
+        /* the captured response */
+        CHECK_RC(meshplane_codec_decode(r, resp, resp_len, &consumed, NULL), MESHPLANE_RESULT_OK);
+        CHECK(consumed == 38);
+        resp_len = consumed;
+        CHECK_RC(meshplane_codec_message_info(r, &info), MESHPLANE_RESULT_OK);
+        CHECK(info.message_type == MESHPLANE_MESSAGE_TYPE_RESPONSE && info.status == MESHPLANE_RESPONSE_STATUS_OK);
+        CHECK(info.has_request_id && info.request_id == 1);
+        CHECK_RC(meshplane_codec_typed_get(r, LIT("status_code"), &tv), MESHPLANE_RESULT_OK);
+        CHECK((tv.kind == MESHPLANE_TYPED_TEXT && STR_EQ(tv.text, "20")) ||
+              (tv.kind == MESHPLANE_TYPED_UINT && tv.uint_value == 20) || (tv.kind == MESHPLANE_TYPED_INT && tv.int_value == 20));
+        /* a truncated body, then a corrupted magic */
+        CHECK_RC(meshplane_codec_decode(r, resp, resp_len - 1, &consumed, &written), MESHPLANE_RESULT_NEED_MORE_DATA);
+        CHECK(written == resp_len);
+        /* the heartbeat after the request, then a corrupted magic */
+        CHECK_RC(meshplane_codec_decode(c, req + first, 17, &consumed, NULL), MESHPLANE_RESULT_OK);
+        CHECK_RC(meshplane_codec_message_info(c, &info), MESHPLANE_RESULT_OK);
+        CHECK(info.message_type == MESHPLANE_MESSAGE_TYPE_HEARTBEAT);
+        req[0] = 0x00;
+        CHECK_RC(meshplane_codec_decode(c, req, req_len, &consumed, NULL), MESHPLANE_RESULT_CODEC_MALFORMED);
+        CHECK_RC(meshplane_codec_error_offset(c, &written), MESHPLANE_RESULT_OK);
+        CHECK(written == 0);
+    }
+    free(req);
+    free(resp);
+    meshplane_codec_free(c);
+    meshplane_codec_free(r);
 }

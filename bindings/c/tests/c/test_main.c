@@ -20,5 +20,7 @@ int main(void) {
     RUN(codec_decode_errors);
     RUN(codec_encode);
     RUN(codec_on_error_and_heartbeat);
+    RUN(codec_dubbo_heartbeat);
+    RUN(codec_dubbo_fixture);
     return RUNNER_EXIT();
 }
