@@ -55,6 +55,16 @@ def load_docs(text: str) -> list[dict]:
     return docs
 
 
+# Plain scalars that YAML 1.1 readers (Kubernetes' sigs.k8s.io/yaml, Envoy's yaml-cpp) take as booleans,
+# while YAML 1.2 emitters print them unquoted as strings.
+_YAML11_BOOL = re.compile(r"^(?:\s*-\s+|\s*[^\s'\"#][^:#]*:\s+)(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)\s*$")
+
+
+def yaml11_ambiguities(text: str) -> list[str]:
+    """Lines whose unquoted value is a string to a YAML 1.2 reader but a boolean to Kubernetes and Envoy."""
+    return [f"line {i}: {line.strip()!r}" for i, line in enumerate(text.splitlines(), 1) if _YAML11_BOOL.match(line)]
+
+
 def envoy_filters(docs: Iterable[dict]) -> list[dict]:
     return [d for d in docs if d.get("kind") == "EnvoyFilter"]
 
