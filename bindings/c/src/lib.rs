@@ -26,10 +26,12 @@
 mod codec;
 mod error;
 mod ffi;
+mod limiter;
 
 pub use codec::*;
 pub use error::*;
 pub use ffi::meshplane_str;
+pub use limiter::*;
 
 /// The library version (`MAJOR.MINOR.PATCH`), a static string valid forever.
 #[unsafe(no_mangle)]
