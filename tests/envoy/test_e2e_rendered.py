@@ -1,7 +1,7 @@
 """End to end from a SmartLimiter: `meshctl render` → EnvoyFilter → real Envoy 1.40.0 on loopback → limits.
 
 The inputs are in tests/envoy/smartlimiters/. Nothing in between is hand-written: the harness only places
-the rendered patches where Istio would."""
+the rendered patches where Istio would (the global test raises the RLS timeout: see rls.allow_slow_rls)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,14 @@ from test_rendered_validate import render
 INPUTS = ROOT / "tests" / "envoy" / "smartlimiters"
 
 
-def rendered(meshctl: str, name: str) -> tuple[dict, list[dict]]:
+def rendered(meshctl: str, name: str, slow_rls: bool = False) -> tuple[dict, list[dict]]:
     docs = render(meshctl, INPUTS / name)
     efs = h.envoy_filters(docs)
     assert len(efs) == 1, f"{name}: expected one EnvoyFilter, got {[h.ef_name(e) for e in efs]}"
+    if slow_rls:
+        from rls import allow_slow_rls
+
+        allow_slow_rls(efs[0])
     topo = h.derive_topology(efs)
     h.apply_envoy_filter(topo, efs[0])
     return topo, docs
@@ -54,7 +58,7 @@ def test_rendered_header_descriptors_have_their_own_buckets(envoy_latest, meshct
 def test_rendered_global_limit_is_enforced_through_the_rls(envoy_latest, meshctl):
     from rls import serve
 
-    topo, docs = rendered(meshctl, "global-quota.yaml")
+    topo, docs = rendered(meshctl, "global-quota.yaml", slow_rls=True)
     cms = [d for d in docs if d.get("kind") == "ConfigMap"]
     assert len(cms) == 1, "a global limit renders the RLS ConfigMap"
     h.check_rls_configmap(cms[0])
@@ -63,4 +67,5 @@ def test_rendered_global_limit_is_enforced_through_the_rls(envoy_latest, meshctl
         assert codes(env, 3, {"x-user": "alice"}) == [200, 200, 429]
         assert codes(env, 3) == [200, 200, 429]
         assert up.hits == 4
+        assert len(rls.seen) == 6, "every request was decided by the RLS"
         assert all(domain == "slime" for domain, _ in rls.seen)
