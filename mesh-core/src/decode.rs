@@ -153,15 +153,6 @@ struct Decoder<'a, 'b> {
     sink: &'a mut Sink<'b>,
 }
 
-const SPEC_FIELDS: &[&str] = &[
-    "sets",
-    "rls",
-    "workloadSelector",
-    "gateway",
-    "host",
-    "target",
-];
-
 impl Decoder<'_, '_> {
     fn err(&mut self, path: &str, msg: impl Into<String>) {
         self.sink.err(path, msg);
