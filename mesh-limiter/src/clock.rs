@@ -37,6 +37,35 @@ impl Clock for SystemClock {
     }
 }
 
+/// A TSC-based monotonic clock (the `quanta` crate, as governor uses): several times cheaper
+/// to read than [`SystemClock`] (`Instant`) on most x86 machines, for hot paths.
+#[derive(Debug, Clone)]
+pub struct QuantaClock {
+    clock: quanta::Clock,
+    origin: quanta::Instant,
+}
+
+impl QuantaClock {
+    pub fn new() -> Self {
+        let clock = quanta::Clock::new();
+        let origin = clock.now();
+        QuantaClock { clock, origin }
+    }
+}
+
+impl Default for QuantaClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for QuantaClock {
+    #[inline]
+    fn now(&self) -> Duration {
+        self.clock.now().saturating_duration_since(self.origin)
+    }
+}
+
 /// A clock that moves only when told to. Cheap to clone; clones share the same time.
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock {
@@ -69,5 +98,18 @@ impl Clock for ManualClock {
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> Duration {
         (**self).now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quanta_clock_is_monotonic() {
+        let c = QuantaClock::new();
+        let a = c.now();
+        let b = c.now();
+        assert!(b >= a);
     }
 }
