@@ -9,6 +9,16 @@ use std::time::{Duration, Instant};
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Monotonic time since the clock's origin.
     fn now(&self) -> Duration;
+
+    /// [`now`](Clock::now) in nanoseconds (wrapping after ~584 years). Hot paths read this;
+    /// clocks that count nanoseconds natively override it to skip the `Duration` round trip.
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        let d = self.now();
+        d.as_secs()
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(u64::from(d.subsec_nanos()))
+    }
 }
 
 /// The real monotonic clock (origin = when it was created).
@@ -42,13 +52,13 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct QuantaClock {
     clock: quanta::Clock,
-    origin: quanta::Instant,
+    origin: u64,
 }
 
 impl QuantaClock {
     pub fn new() -> Self {
         let clock = quanta::Clock::new();
-        let origin = clock.now();
+        let origin = clock.raw();
         QuantaClock { clock, origin }
     }
 }
@@ -62,7 +72,12 @@ impl Default for QuantaClock {
 impl Clock for QuantaClock {
     #[inline]
     fn now(&self) -> Duration {
-        self.clock.now().saturating_duration_since(self.origin)
+        Duration::from_nanos(self.now_nanos())
+    }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        self.clock.delta_as_nanos(self.origin, self.clock.raw())
     }
 }
 
@@ -93,11 +108,21 @@ impl Clock for ManualClock {
     fn now(&self) -> Duration {
         Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
     }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        self.nanos.load(Ordering::SeqCst)
+    }
 }
 
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> Duration {
         (**self).now()
+    }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        (**self).now_nanos()
     }
 }
 

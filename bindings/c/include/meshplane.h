@@ -94,6 +94,9 @@ typedef struct meshplane_error meshplane_error;
 // between threads.
 typedef struct meshplane_rate_limiter meshplane_rate_limiter;
 
+// The output of a successful translation. Immutable; free with `meshplane_translation_free`.
+typedef struct meshplane_translation meshplane_translation;
+
 // A borrowed string: `len` bytes of UTF-8 at `data`, **not** NUL-terminated.
 //
 // A `meshplane_str` returned by the library is a view into memory the library owns; each
@@ -211,6 +214,9 @@ typedef struct meshplane_rate_limit_decision {
 // How a request admitted by a concurrency limiter ended (`MESHPLANE_OUTCOME_*`).
 typedef uint32_t meshplane_outcome;
 
+// Flags of `meshplane_translate` (`MESHPLANE_TRANSLATE_*`, OR-ed together).
+typedef uint32_t meshplane_translate_flags;
+
 // Bytes sent by the client (downstream to upstream).
 #define MESHPLANE_DIRECTION_REQUEST 0
 
@@ -279,6 +285,12 @@ typedef uint32_t meshplane_outcome;
 
 // Does not count (cancelled, health check): frees the slot, no sample.
 #define MESHPLANE_OUTCOME_IGNORED 2
+
+// Accept (and ignore) unknown fields in SmartLimiters, as Slime does (default: an error).
+#define MESHPLANE_TRANSLATE_ALLOW_UNKNOWN_FIELDS 1
+
+// Also emit each SmartLimiter with the `status` Slime would write.
+#define MESHPLANE_TRANSLATE_INCLUDE_STATUS 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -661,6 +673,56 @@ meshplane_result meshplane_concurrency_limiter_in_flight(const struct meshplane_
 // # Safety
 // `limiter` is NULL or a live limiter no other thread is using; not used afterwards.
 void meshplane_concurrency_limiter_free(struct meshplane_concurrency_limiter *limiter);
+
+// Translates a multi-document YAML (or JSON) text of SmartLimiters, with the Services,
+// DestinationRules, ServiceEntries they refer to, into Istio EnvoyFilters (and the RLS
+// ConfigMap for global limits), as one multi-document YAML text.
+//
+// `metrics` (may be NULL with length 0) is a YAML/JSON map of the metric material quota and
+// condition expressions read (`{"_base.pod": 3}`). `flags` is `MESHPLANE_TRANSLATE_*` OR-ed
+// (0 for Slime's defaults with unknown fields refused); unknown bits give `INVALID_PARAMETER`.
+//
+// On invalid input returns `TRANSLATION_FAILED` and, when `error_out` is not NULL, writes
+// every problem found (object, field path, message) to it.
+//
+// # Safety
+// Pointers are NULL or valid for the lengths given.
+meshplane_result meshplane_translate(const char *yaml,
+                                     size_t yaml_len,
+                                     const char *metrics,
+                                     size_t metrics_len,
+                                     meshplane_translate_flags flags,
+                                     struct meshplane_translation **translation_out,
+                                     struct meshplane_error **error_out);
+
+// The generated YAML (multi-document). Valid until the translation is freed.
+//
+// # Safety
+// `translation` is NULL or a live translation; `yaml_out` is NULL or writable.
+meshplane_result meshplane_translation_yaml(const struct meshplane_translation *translation,
+                                            struct meshplane_str *yaml_out);
+
+// Number of non-fatal warnings (Slime quirks that changed a result, ignored inputs); 0 for
+// NULL or an invalid handle.
+//
+// # Safety
+// `translation` is NULL or a live translation.
+size_t meshplane_translation_warning_count(const struct meshplane_translation *translation);
+
+// The `index`-th warning, one line. Valid until the translation is freed. `NOT_FOUND` past
+// the end.
+//
+// # Safety
+// `translation` is NULL or a live translation; `warning_out` is NULL or writable.
+meshplane_result meshplane_translation_warning_at(const struct meshplane_translation *translation,
+                                                  size_t index,
+                                                  struct meshplane_str *warning_out);
+
+// Frees a translation. NULL is ignored.
+//
+// # Safety
+// `translation` is NULL or a live translation; it must not be used afterwards.
+void meshplane_translation_free(struct meshplane_translation *translation);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -11,6 +11,7 @@
 
 #include "test_codec.c"
 #include "test_limiter.c"
+#include "test_translate.c"
 
 int main(void) {
     RUN(version_and_result_text);
@@ -34,5 +35,8 @@ int main(void) {
     RUN(concurrency_limiter_acquire_release);
     RUN(concurrency_limiter_aimd_backs_off);
     RUN(concurrency_limiter_is_thread_safe);
+    RUN(translate_renders_envoyfilters);
+    RUN(translate_with_metrics);
+    RUN(translate_errors);
     return RUNNER_EXIT();
 }
