@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Prints criterion results as a table, with each peer's time as a ratio of Meshplane's.
+
+Reads target/criterion/<group>/<function>[/<parameter>]/new/estimates.json (mean point estimate).
+Within a group, functions named `meshplane` are compared with every other function that has the
+same parameter: ratio = peer time / meshplane time (> 1 means Meshplane is faster).
+"""
+import json
+import pathlib
+import sys
+
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
+rows = {}
+for est in sorted(root.glob("**/new/estimates.json")):
+    rel = est.parent.parent.relative_to(root).parts
+    if not rel or rel[0] == "report":
+        continue
+    group, function, param = rel[0], rel[1] if len(rel) > 1 else "", "/".join(rel[2:])
+    mean = json.loads(est.read_text())["mean"]["point_estimate"]
+    rows.setdefault(group, {}).setdefault(param, {})[function] = mean
+
+if not rows:
+    sys.exit(f"no criterion results under {root}")
+
+
+def fmt(ns: float) -> str:
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3f} {unit}"
+    return f"{ns:.1f} ns"
+
+
+print(f"{'group':<28} {'parameter':<18} {'function':<16} {'mean':>12}  vs meshplane")
+for group in sorted(rows):
+    for param in sorted(rows[group]):
+        funcs = rows[group][param]
+        ours = funcs.get("meshplane")
+        for name in sorted(funcs, key=lambda n: (n != "meshplane", n)):
+            t = funcs[name]
+            ratio = ""
+            if ours and name != "meshplane":
+                ratio = f"{t / ours:.2f}x  (Meshplane {'faster' if t > ours else 'slower'})"
+            print(f"{group:<28} {param:<18} {name:<16} {fmt(t):>12}  {ratio}")
