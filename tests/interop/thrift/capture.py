@@ -1,7 +1,10 @@
 """Records real Apache Thrift streams (Python client <-> Python server, every dialect) into
 mesh-codec/tests/fixtures/thrift/<dialect>.request.bin / .response.bin.
 
-    PYTHONPATH=<generated code> python capture.py OUTDIR
+    PYTHONHASHSEED=0 PYTHONPATH=<generated code> python capture.py OUTDIR
+
+(PYTHONHASHSEED=0 makes set<string> order, hence the bytes, reproducible: CI re-records and
+compares byte for byte.)
 """
 
 import os

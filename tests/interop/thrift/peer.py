@@ -70,6 +70,21 @@ class Handler:
 
 
 FIRED = []
+# THeader info headers the server read, one dict per call (header dialects).
+SEEN_HEADERS = []
+
+
+class HeaderRecorder:
+    """Wraps a processor and records the THeader info headers of each request it reads."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def process(self, iprot, oprot):
+        result = self.inner.process(iprot, oprot)
+        if hasattr(iprot, "get_headers"):
+            SEEN_HEADERS.append(dict(iprot.get_headers()))
+        return result
 
 
 def sample_alltypes():
@@ -129,6 +144,8 @@ class Server:
             mux = TMultiplexedProcessor()
             mux.registerProcessor("Calc", processor)
             processor = mux
+        if DIALECTS[dialect][1] == "header":
+            processor = HeaderRecorder(processor)
         self.sock = TSocket.TServerSocket(host="127.0.0.1", port=0)
         tf, pf = server_factories(dialect)
         self.server = TServer.TThreadedServer(processor, self.sock, tf, pf, daemon=True)
