@@ -1,4 +1,4 @@
-//! `meshctl crds` (being built: see the mesh-core issue).
+//! `meshctl crds`: prints the SmartLimiter CustomResourceDefinition.
 
 use std::process::ExitCode;
 
@@ -8,6 +8,6 @@ use clap::Args;
 pub struct CrdsArgs {}
 
 pub fn run(_args: CrdsArgs) -> ExitCode {
-    eprintln!("meshctl crds: not available in this build yet");
-    ExitCode::from(2)
+    print!("{}", mesh_core::crd::smartlimiter_crd_yaml());
+    ExitCode::SUCCESS
 }

@@ -13,7 +13,14 @@ fn fixture(name: &str) -> String {
 fn decode(direction: &str, file: &str) -> (i32, Vec<Value>, String) {
     let out = Command::cargo_bin("meshctl")
         .unwrap()
-        .args(["decode", "--protocol", "thrift", "--direction", direction, file])
+        .args([
+            "decode",
+            "--protocol",
+            "thrift",
+            "--direction",
+            direction,
+            file,
+        ])
         .output()
         .unwrap();
     let lines = String::from_utf8(out.stdout)
@@ -53,7 +60,9 @@ fn compact_responses_with_status() {
     let status: Vec<_> = msgs.iter().map(|m| m["status"].as_str().unwrap()).collect();
     assert_eq!(
         status,
-        ["ok", "ok", "ok", "ok", "error", "ok", "error", "ok", "error"]
+        [
+            "ok", "ok", "ok", "ok", "error", "ok", "error", "ok", "error"
+        ]
     );
     assert!(msgs.iter().all(|m| m["message_type"] == "response"));
     assert!(msgs.iter().all(|m| m["metadata"]["protocol"] == "compact"));
@@ -66,7 +75,10 @@ fn theader_info_headers_and_multiplexed_service() {
     assert_eq!(msgs[0]["metadata"]["trace-id"], "abc123");
     assert_eq!(msgs[0]["metadata"]["caller"], "py");
     assert_eq!(msgs[0]["metadata"]["transport"], "header");
-    let (_, msgs, _) = decode("request", &fixture("header_compact_multiplexed.request.bin"));
+    let (_, msgs, _) = decode(
+        "request",
+        &fixture("header_compact_multiplexed.request.bin"),
+    );
     assert_eq!(msgs[1]["metadata"]["service"], "Calc");
     assert_eq!(msgs[1]["metadata"]["method"], "add");
 }

@@ -157,7 +157,11 @@ fn recorded_calls_have_the_expected_metadata() {
         let dialect = name.split('.').next().unwrap();
         let msgs = whole(&bytes, dir);
         let mux = dialect.contains("multiplexed");
-        let proto = if dialect.contains("compact") { "compact" } else { "binary" };
+        let proto = if dialect.contains("compact") {
+            "compact"
+        } else {
+            "binary"
+        };
         let transport = if dialect.starts_with("header") {
             "header"
         } else if dialect.contains("unframed") {
@@ -166,7 +170,15 @@ fn recorded_calls_have_the_expected_metadata() {
             "framed"
         };
         let mut methods = vec![
-            "ping", "add", "echo", "roundtrip", "divide", "divide", "fail", "fire", "add",
+            "ping",
+            "add",
+            "echo",
+            "roundtrip",
+            "divide",
+            "divide",
+            "fail",
+            "fire",
+            "add",
         ];
         if !mux {
             methods.push("nosuch");
@@ -177,7 +189,11 @@ fn recorded_calls_have_the_expected_metadata() {
                 assert_eq!(got, methods, "{name}");
                 for m in &msgs {
                     let oneway = get(m, "method") == Some("fire");
-                    let want = if oneway { MessageType::Oneway } else { MessageType::Request };
+                    let want = if oneway {
+                        MessageType::Oneway
+                    } else {
+                        MessageType::Request
+                    };
                     assert_eq!(m.mtype, want, "{name}");
                     assert_eq!(m.status, None);
                     assert_eq!(get(m, "service"), mux.then_some("Calc"), "{name}");

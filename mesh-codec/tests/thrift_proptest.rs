@@ -116,8 +116,12 @@ fn write_value(p: &mut dyn TOutputProtocol, v: &V) {
             p.write_map_end().unwrap();
         }
         V::MapI32List(m) => {
-            p.write_map_begin(&TMapIdentifier::new(TType::I32, TType::List, m.len() as i32))
-                .unwrap();
+            p.write_map_begin(&TMapIdentifier::new(
+                TType::I32,
+                TType::List,
+                m.len() as i32,
+            ))
+            .unwrap();
             for (k, l) in m {
                 p.write_i32(*k).unwrap();
                 p.write_list_begin(&TListIdentifier::new(TType::I64, l.len() as i32))
@@ -191,7 +195,11 @@ struct Case {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    let proto = prop_oneof![Just(Proto::Strict), Just(Proto::NonStrict), Just(Proto::Compact)];
+    let proto = prop_oneof![
+        Just(Proto::Strict),
+        Just(Proto::NonStrict),
+        Just(Proto::Compact)
+    ];
     let transport = prop_oneof![
         Just(Transport::Unframed),
         Just(Transport::Framed),
@@ -207,24 +215,33 @@ fn case() -> impl Strategy<Value = Case> {
         fields(value()),
         prop::collection::vec(("[a-z][a-z0-9-]{0,10}", "[ -~]{0,16}"), 0..4),
     )
-        .prop_map(|(proto, transport, service, method, mtype, seqid, body, info)| {
-            // non-strict binary is not carried in THeader by real peers
-            let proto = match (proto, transport) {
-                (Proto::NonStrict, Transport::Header { .. }) => Proto::Strict,
-                (p, _) => p,
-            };
-            let mut seen = std::collections::HashSet::new();
-            let info = match transport {
-                Transport::Header { .. } => info
-                    .into_iter()
-                    .filter(|(k, _)| {
-                        k != "method" && k != "service" && seen.insert(k.clone())
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            Case { proto, transport, service, method, mtype, seqid, body, info }
-        })
+        .prop_map(
+            |(proto, transport, service, method, mtype, seqid, body, info)| {
+                // non-strict binary is not carried in THeader by real peers
+                let proto = match (proto, transport) {
+                    (Proto::NonStrict, Transport::Header { .. }) => Proto::Strict,
+                    (p, _) => p,
+                };
+                let mut seen = std::collections::HashSet::new();
+                let info = match transport {
+                    Transport::Header { .. } => info
+                        .into_iter()
+                        .filter(|(k, _)| k != "method" && k != "service" && seen.insert(k.clone()))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Case {
+                    proto,
+                    transport,
+                    service,
+                    method,
+                    mtype,
+                    seqid,
+                    body,
+                    info,
+                }
+            },
+        )
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -296,7 +313,9 @@ fn build(c: &Case) -> Vec<u8> {
             while h.len() % 4 != 0 {
                 h.push(0);
             }
-            let mut f = ((10 + h.len() + payload.len()) as u32).to_be_bytes().to_vec();
+            let mut f = ((10 + h.len() + payload.len()) as u32)
+                .to_be_bytes()
+                .to_vec();
             f.extend_from_slice(&[0x0f, 0xff, 0, 1]);
             f.extend_from_slice(&c.seqid.to_be_bytes());
             f.extend_from_slice(&((h.len() / 4) as u16).to_be_bytes());

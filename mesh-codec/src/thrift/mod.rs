@@ -33,6 +33,7 @@
 //! Error offsets point into the message; for a zlib THeader payload they point into the
 //! decompressed payload.
 
+mod skip;
 mod theader;
 mod wire;
 
@@ -185,17 +186,17 @@ impl ThriftCodec {
                 md.headers.insert_bytes(&String::from_utf8_lossy(k), v);
             }
         })?;
-        md.set_typed("transport", TypedValue::Str("header"));
         md.set_typed("thrift_header_flags", TypedValue::UInt(h.flags.into()));
         md.set_typed("thrift_header_seqid", TypedValue::UInt(h.seqid.into()));
         md.set_typed("thrift_zlib", TypedValue::Bool(h.zlib()));
         let compact = h.protocol_id == theader::PROTO_COMPACT;
-        md.set_typed(
-            "protocol",
-            TypedValue::Str(if compact { "compact" } else { "binary" }),
-        );
         let payload = &frame[h.header_end..];
         if payload.is_empty() {
+            md.set_typed("transport", TypedValue::Str("header"));
+            md.set_typed(
+                "protocol",
+                TypedValue::Str(if compact { "compact" } else { "binary" }),
+            );
             md.message_type = MessageType::Heartbeat;
             md.header_size = frame.len();
             return Ok(());
@@ -288,15 +289,16 @@ fn message(c: &mut Cur<'_>, p: Proto, t: Transport, md: &mut Metadata, walk: boo
         }
         None => md.headers.insert_bytes("method", name),
     }
-    md.set_typed(
+    // `message` runs once per decode and these keys are not set elsewhere: push, no search.
+    md.typed.push((
         "protocol",
         TypedValue::Str(match p {
             Proto::Compact => "compact",
             Proto::Binary { .. } => "binary",
         }),
-    );
-    md.set_typed("transport", TypedValue::Str(t.as_str()));
-    md.set_typed(
+    ));
+    md.typed.push(("transport", TypedValue::Str(t.as_str())));
+    md.typed.push((
         "thrift_message_type",
         TypedValue::Str(match h.mtype {
             wire::T_CALL => "call",
@@ -304,9 +306,9 @@ fn message(c: &mut Cur<'_>, p: Proto, t: Transport, md: &mut Metadata, walk: boo
             wire::T_EXCEPTION => "exception",
             _ => "oneway",
         }),
-    );
+    ));
     if let Proto::Binary { strict } = p {
-        md.set_typed("thrift_strict", TypedValue::Bool(strict));
+        md.typed.push(("thrift_strict", TypedValue::Bool(strict)));
     }
     md.header_size = body;
     Ok(())
@@ -348,7 +350,7 @@ impl Codec for ThriftCodec {
             }
             Err(Stop::Err(e)) => {
                 md.reset();
-                Err(e)
+                Err(*e)
             }
         }
     }
@@ -388,7 +390,7 @@ impl Codec for ThriftCodec {
         }
         let mut c = Cur::new(original, 4, true, self.limits);
         let h = theader::parse(&mut c).map_err(|e| match e {
-            Stop::Err(e) => e,
+            Stop::Err(e) => *e,
             Stop::More => CodecError::malformed(4, "truncated THeader header"),
         })?;
         self.buf.clear();

@@ -153,7 +153,7 @@ pub(crate) fn rebuild(
         if p { pkv.push((k, v)) } else { kv.push((k, v)) }
     })
     .map_err(|e| match e {
-        super::wire::Stop::Err(e) => e,
+        super::wire::Stop::Err(e) => *e,
         super::wire::Stop::More => CodecError::malformed(4, "truncated THeader header"),
     })?;
     for (k, v) in mutation.iter() {

@@ -7,12 +7,14 @@ use crate::{CodecError, Limits};
 #[derive(Debug)]
 pub(crate) enum Stop {
     More,
-    Err(CodecError),
+    /// Boxed so that the hot `Result`s stay two words wide.
+    Err(Box<CodecError>),
 }
 
 impl From<CodecError> for Stop {
+    #[cold]
     fn from(e: CodecError) -> Self {
-        Stop::Err(e)
+        Stop::Err(Box::new(e))
     }
 }
 
@@ -75,16 +77,14 @@ impl<'a> Cur<'a> {
     #[cold]
     fn past_end(&self, end: usize) -> Stop {
         if self.bounded {
-            Stop::Err(CodecError::malformed(
-                self.off(),
-                "value runs past the end of the frame",
-            ))
+            CodecError::malformed(self.off(), "value runs past the end of the frame").into()
         } else if self.base + end > self.limits.max_frame_size {
-            Stop::Err(CodecError::FrameTooLarge {
+            CodecError::FrameTooLarge {
                 offset: self.off(),
                 size: (self.base + end) as u64,
                 limit: self.limits.max_frame_size,
-            })
+            }
+            .into()
         } else {
             Stop::More
         }
@@ -158,21 +158,6 @@ impl<'a> Cur<'a> {
         }
         Ok(len as usize)
     }
-
-    fn check_count(&self, at: usize, count: i64) -> R<usize> {
-        if count < 0 {
-            return Err(CodecError::malformed(at, "negative collection size").into());
-        }
-        if count as u64 > self.limits.max_elements as u64 {
-            return Err(CodecError::TooManyElements {
-                offset: at,
-                count: count as u64,
-                limit: self.limits.max_elements,
-            }
-            .into());
-        }
-        Ok(count as usize)
-    }
 }
 
 /// The header of one message.
@@ -241,115 +226,8 @@ pub(crate) fn read_msg_header<'a>(c: &mut Cur<'a>, p: Proto) -> R<MsgHeader<'a>>
 
 // Binary type ids.
 const B_STOP: u8 = 0;
-const B_BOOL: u8 = 2;
-const B_BYTE: u8 = 3;
-const B_DOUBLE: u8 = 4;
-const B_I16: u8 = 6;
 const B_I32: u8 = 8;
-const B_I64: u8 = 10;
 const B_STRING: u8 = 11;
-const B_STRUCT: u8 = 12;
-const B_MAP: u8 = 13;
-const B_SET: u8 = 14;
-const B_LIST: u8 = 15;
-const B_UUID: u8 = 16;
-
-/// Fixed wire size of a binary type, `None` for variable-size types.
-#[inline]
-fn binary_fixed(t: u8) -> Option<usize> {
-    match t {
-        B_BOOL | B_BYTE => Some(1),
-        B_I16 => Some(2),
-        B_I32 => Some(4),
-        B_DOUBLE | B_I64 => Some(8),
-        B_UUID => Some(16),
-        _ => None,
-    }
-}
-
-/// Skips one binary value of type `t`.
-fn skip_binary(c: &mut Cur<'_>, t: u8, depth: usize) -> R<()> {
-    if let Some(n) = binary_fixed(t) {
-        return c.skip(n);
-    }
-    match t {
-        B_STRING => {
-            let at = c.off();
-            let n = c.be_i32()?;
-            let n = c.check_len(at, n.into())?;
-            c.skip(n)
-        }
-        B_STRUCT => skip_binary_struct(c, depth + 1),
-        B_MAP => {
-            let at = c.off();
-            enter(c, depth + 1)?;
-            let kt = c.u8()?;
-            let vt = c.u8()?;
-            let n = c.be_i32()?;
-            let n = c.check_count(at, n.into())?;
-            check_binary_elem(at, kt)?;
-            check_binary_elem(at + 1, vt)?;
-            if let (Some(a), Some(b)) = (binary_fixed(kt), binary_fixed(vt)) {
-                return c.skip(n.saturating_mul(a + b));
-            }
-            for _ in 0..n {
-                skip_binary(c, kt, depth + 1)?;
-                skip_binary(c, vt, depth + 1)?;
-            }
-            Ok(())
-        }
-        B_SET | B_LIST => {
-            let at = c.off();
-            enter(c, depth + 1)?;
-            let et = c.u8()?;
-            let n = c.be_i32()?;
-            let n = c.check_count(at, n.into())?;
-            check_binary_elem(at, et)?;
-            if let Some(a) = binary_fixed(et) {
-                return c.skip(n.saturating_mul(a));
-            }
-            for _ in 0..n {
-                skip_binary(c, et, depth + 1)?;
-            }
-            Ok(())
-        }
-        other => Err(CodecError::malformed(c.off(), format!("unknown binary type {other}")).into()),
-    }
-}
-
-fn check_binary_elem(at: usize, t: u8) -> R<()> {
-    if binary_fixed(t).is_some() || matches!(t, B_STRING | B_STRUCT | B_MAP | B_SET | B_LIST) {
-        Ok(())
-    } else {
-        Err(CodecError::malformed(at, format!("bad element type {t}")).into())
-    }
-}
-
-#[inline]
-fn enter(c: &Cur<'_>, depth: usize) -> R<()> {
-    if depth > c.limits.max_depth {
-        Err(CodecError::DepthExceeded {
-            offset: c.off(),
-            limit: c.limits.max_depth,
-        }
-        .into())
-    } else {
-        Ok(())
-    }
-}
-
-/// Skips a binary struct (fields up to STOP). `depth` is the struct's own depth.
-pub(crate) fn skip_binary_struct(c: &mut Cur<'_>, depth: usize) -> R<()> {
-    enter(c, depth)?;
-    loop {
-        let t = c.u8()?;
-        if t == B_STOP {
-            return Ok(());
-        }
-        c.skip(2)?;
-        skip_binary(c, t, depth)?;
-    }
-}
 
 /// Reads the first field header of a binary struct: `None` for an empty struct, else
 /// (field id, type). The cursor is left after the field header.
@@ -364,98 +242,8 @@ pub(crate) fn binary_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
 
 // Compact type ids.
 const C_STOP: u8 = 0;
-const C_TRUE: u8 = 1;
-const C_FALSE: u8 = 2;
-const C_BYTE: u8 = 3;
-const C_I16: u8 = 4;
 const C_I32: u8 = 5;
-const C_I64: u8 = 6;
-const C_DOUBLE: u8 = 7;
 const C_BINARY: u8 = 8;
-const C_LIST: u8 = 9;
-const C_SET: u8 = 10;
-const C_MAP: u8 = 11;
-const C_STRUCT: u8 = 12;
-const C_UUID: u8 = 13;
-
-/// Skips one compact value of type `t`; `in_field` distinguishes field bools (value in the
-/// type nibble) from container bools (one byte).
-fn skip_compact(c: &mut Cur<'_>, t: u8, depth: usize, in_field: bool) -> R<()> {
-    match t {
-        C_TRUE | C_FALSE => {
-            if in_field {
-                Ok(())
-            } else {
-                c.skip(1)
-            }
-        }
-        C_BYTE => c.skip(1),
-        C_I16 => c.varint(3).map(drop),
-        C_I32 => c.varint(5).map(drop),
-        C_I64 => c.varint(10).map(drop),
-        C_DOUBLE => c.skip(8),
-        C_UUID => c.skip(16),
-        C_BINARY => {
-            let at = c.off();
-            let n = c.varint(5)?;
-            let n = c.check_len(at, n as i64)?;
-            c.skip(n)
-        }
-        C_STRUCT => skip_compact_struct(c, depth + 1),
-        C_LIST | C_SET => {
-            let at = c.off();
-            enter(c, depth + 1)?;
-            let h = c.u8()?;
-            let et = h & 0x0f;
-            let mut n = u64::from(h >> 4);
-            if n == 15 {
-                n = c.varint(5)?;
-            }
-            let n = c.check_count(at, n as i64)?;
-            check_compact_elem(at, et)?;
-            match et {
-                C_TRUE | C_FALSE | C_BYTE => c.skip(n),
-                C_DOUBLE => c.skip(n.saturating_mul(8)),
-                C_UUID => c.skip(n.saturating_mul(16)),
-                _ => {
-                    for _ in 0..n {
-                        skip_compact(c, et, depth + 1, false)?;
-                    }
-                    Ok(())
-                }
-            }
-        }
-        C_MAP => {
-            let at = c.off();
-            enter(c, depth + 1)?;
-            let n = c.varint(5)?;
-            let n = c.check_count(at, n as i64)?;
-            if n == 0 {
-                return Ok(());
-            }
-            let kv = c.u8()?;
-            let (kt, vt) = (kv >> 4, kv & 0x0f);
-            check_compact_elem(at, kt)?;
-            check_compact_elem(at, vt)?;
-            for _ in 0..n {
-                skip_compact(c, kt, depth + 1, false)?;
-                skip_compact(c, vt, depth + 1, false)?;
-            }
-            Ok(())
-        }
-        other => {
-            Err(CodecError::malformed(c.off(), format!("unknown compact type {other}")).into())
-        }
-    }
-}
-
-fn check_compact_elem(at: usize, t: u8) -> R<()> {
-    if (C_TRUE..=C_UUID).contains(&t) {
-        Ok(())
-    } else {
-        Err(CodecError::malformed(at, format!("bad element type {t}")).into())
-    }
-}
 
 /// Reads a compact field header; `None` at STOP. Returns (field id, type).
 #[inline]
@@ -475,17 +263,6 @@ fn compact_field(c: &mut Cur<'_>, last: i16) -> R<Option<(i16, u8)>> {
     Ok(Some((id, t)))
 }
 
-/// Skips a compact struct. `depth` is the struct's own depth.
-pub(crate) fn skip_compact_struct(c: &mut Cur<'_>, depth: usize) -> R<()> {
-    enter(c, depth)?;
-    let mut last = 0i16;
-    while let Some((id, t)) = compact_field(c, last)? {
-        last = id;
-        skip_compact(c, t, depth, true)?;
-    }
-    Ok(())
-}
-
 /// First field header of a compact struct (see [`binary_first_field`]).
 pub(crate) fn compact_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
     compact_field(c, 0)
@@ -493,10 +270,16 @@ pub(crate) fn compact_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
 
 /// Skips a whole struct in protocol `p`.
 pub(crate) fn skip_struct(c: &mut Cur<'_>, p: Proto) -> R<()> {
-    match p {
-        Proto::Binary { .. } => skip_binary_struct(c, 1),
-        Proto::Compact => skip_compact_struct(c, 1),
-    }
+    let cx = super::skip::Ctx {
+        limits: c.limits,
+        bounded: c.bounded,
+        base: c.base,
+    };
+    c.pos = match p {
+        Proto::Binary { .. } => super::skip::binary_struct(c.buf, c.pos, 1, &cx)?,
+        Proto::Compact => super::skip::compact_struct(c.buf, c.pos, 1, &cx)?,
+    };
+    Ok(())
 }
 
 /// First field of the struct at the cursor.
@@ -587,14 +370,17 @@ mod tests {
         // struct { 1: list<i32> [1,2] }
         let b = [15, 0, 1, 8, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0];
         let mut c = cur(&b);
-        skip_binary_struct(&mut c, 1).unwrap();
+        skip_struct(&mut c, Proto::Binary { strict: true }).unwrap();
         assert_eq!(c.pos, b.len());
         let mut c = cur(&b[..10]);
-        assert!(matches!(skip_binary_struct(&mut c, 1), Err(Stop::More)));
+        assert!(matches!(
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::More)
+        ));
         let mut c = Cur::new(&b[..10], 0, true, Limits::DEFAULT);
         assert!(matches!(
-            skip_binary_struct(&mut c, 1),
-            Err(Stop::Err(CodecError::Malformed { .. }))
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::Malformed { .. })
         ));
     }
 
@@ -612,11 +398,11 @@ mod tests {
         };
         let mut c = Cur::new(&b, 0, false, limits);
         assert!(matches!(
-            skip_binary_struct(&mut c, 1),
-            Err(Stop::Err(CodecError::DepthExceeded { limit: 5, .. }))
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::DepthExceeded { limit: 5, .. })
         ));
         let mut c = cur(&b);
-        skip_binary_struct(&mut c, 1).unwrap();
+        skip_struct(&mut c, Proto::Binary { strict: true }).unwrap();
         assert_eq!(c.pos, b.len());
     }
 
@@ -625,14 +411,14 @@ mod tests {
         let b = [15, 0, 1, 12, 0x7f, 0xff, 0xff, 0xff];
         let mut c = cur(&b);
         assert!(matches!(
-            skip_binary_struct(&mut c, 1),
-            Err(Stop::Err(CodecError::TooManyElements { offset: 3, .. }))
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::TooManyElements { offset: 3, .. })
         ));
         let b = [11, 0, 1, 0xff, 0xff, 0xff, 0xff];
         let mut c = cur(&b);
         assert!(matches!(
-            skip_binary_struct(&mut c, 1),
-            Err(Stop::Err(CodecError::Malformed { offset: 3, .. }))
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::Malformed { offset: 3, .. })
         ));
     }
 }

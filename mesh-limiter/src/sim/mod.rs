@@ -1,0 +1,814 @@
+//! A deterministic overload simulator (`meshctl simulate`).
+//!
+//! # The model
+//!
+//! Virtual time in integer nanoseconds; events (arrival, service completion) are ordered by
+//! `(time, sequence number)`, and all randomness comes from one seeded xoshiro256** stream with
+//! a logarithm built from IEEE basic operations, so a seed gives the same run on every platform.
+//!
+//! - **Server**: `slots` workers (default 20) and one FIFO queue of at most `queue_capacity`
+//!   requests (default 4096; an arrival finding it full is *refused*). Service times are
+//!   Erlang-2 with mean 10 ms by default (exponential and constant are available). Capacity is
+//!   `slots / mean service time` requests per second (2000/s by default). The server does not
+//!   know when a client has given up: it serves every queued request, useful or not.
+//! - **Clients**: open loop. Poisson arrivals at `load × capacity` (load is fixed at the start:
+//!   after a capacity halving the same rate is twice the overload). Each request has a deadline,
+//!   the SLO (default 10 × mean service time = 100 ms, as in Breakwater's methodology); a
+//!   response after it is useless (*late*).
+//! - **Limiter**: sits in front of the server queue (like a sidecar). Each arrival calls
+//!   [`Limiter::acquire`]; `None` rejects it at once. The permit is released when the server
+//!   finishes the request, with [`Outcome::Success`] if it met the SLO and [`Outcome::Dropped`]
+//!   otherwise, and the RTT the server-side proxy would see (queueing + service). The limiter
+//!   reads the simulator's virtual clock.
+//! - **Capacity halving** (default at the middle of the run): half the slots disappear; requests
+//!   already in service on them finish.
+//! - Arrivals stop at `duration`; the run then drains. Requests arriving during the first
+//!   `warmup` (default 1 s) are not measured.
+//!
+//! Without a limiter, 3× load fills the queue: queueing delay passes the SLO within a fraction of
+//! a second and nearly every response after that is late — goodput collapses although the server
+//! is 100 % busy. A concurrency limiter keeps the queue short, so admitted requests stay fast.
+//!
+//! # Metrics ([`Report`])
+//!
+//! - `goodput_ratio`: measured requests completed within the SLO ÷ (∫ capacity dt over the
+//!   measured period).
+//! - `admitted_p99_ms`: p99 latency of measured requests that were admitted and served.
+//! - `unloaded_p99_ms`: the same p99 for the same server at 0.5× load, no limiter, no halving.
+//! - `reject_ratio`: limiter rejections ÷ measured arrivals.
+//! - `reconverge_s`: admitted latency is bucketed by arrival time into 500 ms windows; this is the
+//!   end of the last window after the halving whose p99 exceeds 2 × `unloaded_p99_ms`, minus
+//!   the halving time (0 if none exceeds). If the final window still exceeds it, the run did not
+//!   reconverge: `reconverged` is false and `reconverge_s` is the whole remaining run.
+//!
+//! ```
+//! use mesh_limiter::sim::{LimiterSpec, SimConfig, evaluate};
+//! let cfg = SimConfig { duration: std::time::Duration::from_secs(4), ..SimConfig::default() };
+//! let spec = LimiterSpec::by_name("gradient", &cfg).unwrap();
+//! let report = evaluate(&cfg, &spec).unwrap();
+//! assert!(report.goodput_ratio > 0.8);
+//! ```
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::ManualClock;
+use crate::adaptive::rng::Rng;
+use crate::adaptive::{
+    AdaptiveLimiter, Aimd, BbrConfig, BbrGuard, EnvoyGradient, Fixed, Gradient2, GradientConfig,
+    Limiter, Outcome, Permit, TokenBucketLimiter, Unlimited, Vegas, VegasConfig,
+};
+
+mod plot;
+
+pub use plot::render_svg;
+
+/// Service-time distribution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ServiceTime {
+    /// Always the same.
+    Constant(Duration),
+    /// Exponential with this mean.
+    Exponential(Duration),
+    /// Erlang-`k` (sum of `k` exponentials) with this mean.
+    Erlang { k: u32, mean: Duration },
+}
+
+impl ServiceTime {
+    /// The mean service time.
+    pub fn mean(&self) -> Duration {
+        match *self {
+            ServiceTime::Constant(d) | ServiceTime::Exponential(d) => d,
+            ServiceTime::Erlang { mean, .. } => mean,
+        }
+    }
+
+    fn sample_ns(&self, rng: &mut Rng) -> u64 {
+        let ns = match *self {
+            ServiceTime::Constant(d) => return d.as_nanos() as u64,
+            ServiceTime::Exponential(d) => d.as_nanos() as f64 * rng.exp1(),
+            ServiceTime::Erlang { k, mean } => {
+                let k = k.max(1);
+                let per = mean.as_nanos() as f64 / k as f64;
+                (0..k).map(|_| per * rng.exp1()).sum()
+            }
+        };
+        (ns as u64).max(1)
+    }
+}
+
+/// The simulated world. [`Default`] is the documented model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimConfig {
+    pub slots: u32,
+    pub service: ServiceTime,
+    /// Offered load as a multiple of the initial capacity.
+    pub load: f64,
+    pub duration: Duration,
+    pub warmup: Duration,
+    /// When half the slots disappear (`None`: never).
+    pub halve_at: Option<Duration>,
+    /// Client deadline.
+    pub slo: Duration,
+    pub queue_capacity: usize,
+    pub seed: u64,
+    /// Time-series bucket for the plot.
+    pub window: Duration,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            slots: 20,
+            service: ServiceTime::Erlang {
+                k: 2,
+                mean: Duration::from_millis(10),
+            },
+            load: 3.0,
+            duration: Duration::from_secs(30),
+            warmup: Duration::from_secs(1),
+            halve_at: Some(Duration::from_secs(15)),
+            slo: Duration::from_millis(100),
+            queue_capacity: 4096,
+            seed: 1,
+            window: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A configuration the simulator cannot run.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum SimError {
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("limiter configuration: {0}")]
+    Limiter(String),
+}
+
+impl SimConfig {
+    /// Requests per second the server completes at full capacity (before any halving).
+    pub fn capacity_rps(&self) -> f64 {
+        self.slots as f64 / self.service.mean().as_secs_f64()
+    }
+
+    fn validate(&self) -> Result<(), SimError> {
+        if self.slots == 0 {
+            return Err(SimError::Invalid("slots must be > 0"));
+        }
+        if self.service.mean().is_zero() {
+            return Err(SimError::Invalid("mean service time must be > 0"));
+        }
+        if !(self.load.is_finite() && self.load > 0.0 && self.load <= 1000.0) {
+            return Err(SimError::Invalid("load must be in (0, 1000]"));
+        }
+        if self.duration.is_zero() || self.duration > Duration::from_secs(3600) {
+            return Err(SimError::Invalid("duration must be in (0, 3600 s]"));
+        }
+        if self.warmup >= self.duration {
+            return Err(SimError::Invalid("warmup must be shorter than the run"));
+        }
+        if self.window.is_zero() {
+            return Err(SimError::Invalid("window must be > 0"));
+        }
+        if self.slo.is_zero() {
+            return Err(SimError::Invalid("slo must be > 0"));
+        }
+        if self.load * self.capacity_rps() * self.duration.as_secs_f64() > 50_000_000.0 {
+            return Err(SimError::Invalid(
+                "more than 50 M arrivals: shorten the run",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Which limiter guards the server.
+#[derive(Debug, Clone)]
+pub enum LimiterSpec {
+    /// No limiter.
+    None,
+    /// A static concurrency limit.
+    Static(u32),
+    /// Envoy's token bucket (continuous refill): `tokens_per_fill` per `fill_interval`, burst
+    /// `max_tokens`.
+    TokenBucket {
+        max_tokens: u32,
+        tokens_per_fill: u32,
+        fill_interval: Duration,
+    },
+    /// Envoy's gradient controller.
+    Gradient(GradientConfig),
+    /// Netflix Gradient2 (per sample).
+    Gradient2(crate::adaptive::Gradient2Config),
+    /// Netflix Vegas (per sample).
+    Vegas(VegasConfig),
+    /// Netflix AIMD (per sample; late responses are drops).
+    Aimd(crate::adaptive::AimdConfig),
+    /// aegis BBR guard; the CPU gauge reads busy slots ÷ slots.
+    Bbr(BbrConfig),
+}
+
+impl LimiterSpec {
+    /// The names `by_name` accepts.
+    pub const NAMES: &'static [&'static str] = &[
+        "none",
+        "static",
+        "gradient",
+        "gradient2",
+        "vegas",
+        "aimd",
+        "bbr",
+    ];
+
+    /// The limiter called `name`, with its published defaults (Envoy's gradient controller with
+    /// a 100 ms update interval and a 10 s minRTT interval; the static limit = slots; the token
+    /// bucket refills 90 % of the initial capacity per 100 ms with the same burst).
+    /// Aliases: `unlimited`; `static-concurrency`; `token_bucket`, `tokenbucket`, `bucket`;
+    /// `envoy`, `envoy-gradient`; underscores for dashes.
+    pub fn by_name(name: &str, cfg: &SimConfig) -> Option<Self> {
+        let name = name.to_ascii_lowercase().replace('_', "-");
+        let name = match name.as_str() {
+            "unlimited" => "none",
+            "static-concurrency" => "static",
+            "tokenbucket" | "bucket" => "token-bucket",
+            "envoy" | "envoy-gradient" => "gradient",
+            other => other,
+        };
+        Some(match name {
+            "none" => LimiterSpec::None,
+            "static" => LimiterSpec::Static(cfg.slots),
+            "token-bucket" => {
+                let per_fill = (0.9 * cfg.capacity_rps() * 0.1).round().max(1.0) as u32;
+                LimiterSpec::TokenBucket {
+                    max_tokens: per_fill,
+                    tokens_per_fill: per_fill,
+                    fill_interval: Duration::from_millis(100),
+                }
+            }
+            "gradient" => LimiterSpec::Gradient(GradientConfig {
+                min_rtt_interval: Duration::from_secs(10),
+                seed: cfg.seed,
+                ..GradientConfig::default()
+            }),
+            "gradient2" => LimiterSpec::Gradient2(Default::default()),
+            "vegas" => LimiterSpec::Vegas(VegasConfig {
+                seed: cfg.seed,
+                ..VegasConfig::default()
+            }),
+            "aimd" => LimiterSpec::Aimd(Default::default()),
+            // CPU read every 500 ms without smoothing (as Sentinel reads it): aegis' EMA (0.95)
+            // needs ~16 s of full load to cross 80 % from a cold start.
+            "bbr" => LimiterSpec::Bbr(BbrConfig {
+                cpu_decay: 0.0,
+                ..BbrConfig::default()
+            }),
+            _ => return None,
+        })
+    }
+
+    /// The short name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LimiterSpec::None => "none",
+            LimiterSpec::Static(_) => "static",
+            LimiterSpec::TokenBucket { .. } => "token-bucket",
+            LimiterSpec::Gradient(_) => "gradient",
+            LimiterSpec::Gradient2(_) => "gradient2",
+            LimiterSpec::Vegas(_) => "vegas",
+            LimiterSpec::Aimd(_) => "aimd",
+            LimiterSpec::Bbr(_) => "bbr",
+        }
+    }
+
+    fn build(
+        &self,
+        clock: &ManualClock,
+        cpu: &Arc<AtomicU32>,
+    ) -> Result<Box<dyn Limiter>, SimError> {
+        let c: Arc<dyn crate::Clock> = Arc::new(clock.clone());
+        Ok(match self {
+            LimiterSpec::None => Box::new(AdaptiveLimiter::new(Unlimited, c)),
+            LimiterSpec::Static(n) => Box::new(AdaptiveLimiter::new(Fixed(*n), c)),
+            LimiterSpec::TokenBucket {
+                max_tokens,
+                tokens_per_fill,
+                fill_interval,
+            } => {
+                let tb = crate::TokenBucket::new(
+                    *max_tokens,
+                    *tokens_per_fill,
+                    *fill_interval,
+                    c.clone(),
+                )
+                .map_err(|e| SimError::Limiter(e.to_string()))?;
+                Box::new(TokenBucketLimiter::new(tb, c))
+            }
+            LimiterSpec::Gradient(g) => Box::new(AdaptiveLimiter::new(
+                EnvoyGradient::new(g.clone()).map_err(|e| SimError::Limiter(e.to_string()))?,
+                c,
+            )),
+            LimiterSpec::Gradient2(g) => {
+                Box::new(AdaptiveLimiter::new(Gradient2::new(g.clone()), c))
+            }
+            LimiterSpec::Vegas(v) => Box::new(AdaptiveLimiter::new(Vegas::new(v.clone()), c)),
+            LimiterSpec::Aimd(a) => Box::new(AdaptiveLimiter::new(Aimd::new(a.clone()), c)),
+            LimiterSpec::Bbr(b) => Box::new(AdaptiveLimiter::new(
+                BbrGuard::new(b.clone(), cpu.clone()),
+                c,
+            )),
+        })
+    }
+}
+
+/// One time-series bucket.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Point {
+    /// Bucket start, seconds.
+    pub t: f64,
+    /// Limiter limit at the bucket's end (`None`: not limiting).
+    pub limit: Option<u32>,
+    /// Mean requests holding a permit (sampled at each event).
+    pub in_flight: f64,
+    /// p99 latency (ms) of requests completed in the bucket.
+    pub p99_ms: Option<f64>,
+    /// Completions within the SLO ÷ the bucket's capacity.
+    pub goodput: f64,
+    /// Server slots in the bucket.
+    pub slots: u32,
+}
+
+/// The outcome of one run.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub series: Vec<Point>,
+    /// (arrival ns, latency ns) of measured, served requests.
+    pub served: Vec<(u64, u64)>,
+    pub arrivals: u64,
+    pub rejected: u64,
+    pub refused: u64,
+    pub in_slo: u64,
+    pub late: u64,
+    /// ∫ capacity dt over the measured period (requests).
+    pub capacity_requests: f64,
+}
+
+#[derive(Debug)]
+struct Job {
+    arrival: u64,
+    permit: Option<Permit>,
+    service_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Done(usize),
+    Arrival,
+}
+
+/// Runs the model once.
+pub fn simulate(cfg: &SimConfig, spec: &LimiterSpec) -> Result<RunData, SimError> {
+    cfg.validate()?;
+    let mut rng = Rng::new(cfg.seed);
+    let clock = ManualClock::new();
+    let cpu = Arc::new(AtomicU32::new(0));
+    let limiter = spec.build(&clock, &cpu)?;
+
+    let ns = |d: Duration| d.as_nanos() as u64;
+    let end = ns(cfg.duration);
+    let warmup = ns(cfg.warmup);
+    let slo = ns(cfg.slo);
+    let win = ns(cfg.window);
+    let mean_arrival_ns = 1e9 / (cfg.load * cfg.capacity_rps());
+    let halve_at = cfg.halve_at.map(ns).filter(|&h| h < end);
+
+    let mut heap: BinaryHeap<Reverse<(u64, u64, Ev)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut push = |heap: &mut BinaryHeap<_>, t: u64, ev: Ev| {
+        seq += 1;
+        heap.push(Reverse((t, seq, ev)));
+    };
+    push(
+        &mut heap,
+        (mean_arrival_ns * rng.exp1()) as u64,
+        Ev::Arrival,
+    );
+
+    let mut jobs: Vec<Option<Job>> = Vec::new();
+    let mut free: Vec<usize> = Vec::new();
+    let mut queue: VecDeque<usize> = VecDeque::new();
+    let mut slots = cfg.slots;
+    let mut busy = 0u32;
+
+    let mut data = RunData {
+        series: Vec::new(),
+        served: Vec::new(),
+        arrivals: 0,
+        rejected: 0,
+        refused: 0,
+        in_slo: 0,
+        late: 0,
+        capacity_requests: 0.0,
+    };
+    // Per-window accumulators.
+    let n_windows = end.div_ceil(win) as usize;
+    let mut w_lat: Vec<Vec<u64>> = vec![Vec::new(); n_windows];
+    let mut w_good = vec![0u64; n_windows];
+    let mut w_inflight_sum = vec![0f64; n_windows];
+    let mut w_inflight_n = vec![0u64; n_windows];
+    let mut w_limit: Vec<Option<u32>> = vec![None; n_windows];
+    let mut last_window = 0usize;
+
+    let per_slot_rps = 1e9 / cfg.service.mean().as_nanos() as f64;
+    let measured = |from: u64, to: u64| to.saturating_sub(from.max(warmup)) as f64 / 1e9;
+    data.capacity_requests = match halve_at {
+        Some(h) if h > warmup => {
+            per_slot_rps
+                * (cfg.slots as f64 * measured(warmup, h)
+                    + (cfg.slots / 2).max(1) as f64 * measured(h, end))
+        }
+        Some(_) => per_slot_rps * (cfg.slots / 2).max(1) as f64 * measured(warmup, end),
+        None => per_slot_rps * cfg.slots as f64 * measured(warmup, end),
+    };
+    let mut halved = false;
+
+    while let Some(Reverse((t, _, ev))) = heap.pop() {
+        if let Some(h) = halve_at
+            && !halved
+            && t >= h
+        {
+            halved = true;
+            slots = (slots / 2).max(1);
+        }
+        clock.set(Duration::from_nanos(t));
+        cpu.store(
+            (busy.min(slots) as u64 * 1000 / slots as u64) as u32,
+            Ordering::Relaxed,
+        );
+        let w = ((t / win) as usize).min(n_windows - 1);
+        if t < end {
+            // Limit at the end of each elapsed window.
+            while last_window < w {
+                w_limit[last_window] = limit_of(limiter.as_ref());
+                last_window += 1;
+            }
+        }
+        match ev {
+            Ev::Arrival => {
+                let next = t + (mean_arrival_ns * rng.exp1()) as u64 + 1;
+                if next < end {
+                    push(&mut heap, next, Ev::Arrival);
+                }
+                let measured = t >= warmup;
+                if measured {
+                    data.arrivals += 1;
+                }
+                let Some(permit) = limiter.acquire() else {
+                    if measured {
+                        data.rejected += 1;
+                    }
+                    continue;
+                };
+                if busy >= slots && queue.len() >= cfg.queue_capacity {
+                    limiter.release(permit, Outcome::Dropped, Duration::ZERO);
+                    if measured {
+                        data.refused += 1;
+                    }
+                    continue;
+                }
+                let job = Job {
+                    arrival: t,
+                    permit: Some(permit),
+                    service_ns: cfg.service.sample_ns(&mut rng),
+                };
+                let id = match free.pop() {
+                    Some(id) => {
+                        jobs[id] = Some(job);
+                        id
+                    }
+                    None => {
+                        jobs.push(Some(job));
+                        jobs.len() - 1
+                    }
+                };
+                if busy < slots {
+                    busy += 1;
+                    let s = jobs[id].as_ref().map_or(0, |j| j.service_ns);
+                    push(&mut heap, t + s, Ev::Done(id));
+                } else {
+                    queue.push_back(id);
+                }
+            }
+            Ev::Done(id) => {
+                busy -= 1;
+                let Some(mut job) = jobs[id].take() else {
+                    continue;
+                };
+                free.push(id);
+                let latency = t - job.arrival;
+                let ok = latency <= slo;
+                if let Some(p) = job.permit.take() {
+                    let outcome = if ok {
+                        Outcome::Success
+                    } else {
+                        Outcome::Dropped
+                    };
+                    limiter.release(p, outcome, Duration::from_nanos(latency));
+                }
+                if job.arrival >= warmup {
+                    data.served.push((job.arrival, latency));
+                    if ok {
+                        data.in_slo += 1;
+                    } else {
+                        data.late += 1;
+                    }
+                }
+                if t < end {
+                    w_lat[w].push(latency);
+                    if ok {
+                        w_good[w] += 1;
+                    }
+                }
+                while busy < slots {
+                    let Some(next) = queue.pop_front() else { break };
+                    busy += 1;
+                    let s = jobs[next].as_ref().map_or(0, |j| j.service_ns);
+                    push(&mut heap, t + s, Ev::Done(next));
+                }
+            }
+        }
+        if t < end {
+            w_inflight_sum[w] += limiter.in_flight() as f64;
+            w_inflight_n[w] += 1;
+        }
+    }
+    while last_window < n_windows {
+        w_limit[last_window] = limit_of(limiter.as_ref());
+        last_window += 1;
+    }
+
+    for (i, lat) in w_lat.iter_mut().enumerate() {
+        let start = i as u64 * win;
+        let s = if halve_at.is_some_and(|h| start >= h) {
+            (cfg.slots / 2).max(1)
+        } else {
+            cfg.slots
+        };
+        let span = (end.min(start + win) - start) as f64 / 1e9;
+        data.series.push(Point {
+            t: start as f64 / 1e9,
+            limit: w_limit[i],
+            in_flight: if w_inflight_n[i] > 0 {
+                w_inflight_sum[i] / w_inflight_n[i] as f64
+            } else {
+                0.0
+            },
+            p99_ms: p99(lat).map(|v| v / 1e6),
+            goodput: w_good[i] as f64 / (per_slot_rps * s as f64 * span),
+            slots: s,
+        });
+    }
+    Ok(data)
+}
+
+fn limit_of(l: &dyn Limiter) -> Option<u32> {
+    Some(l.limit()).filter(|&v| v != u32::MAX)
+}
+
+/// p99 by linear interpolation (ns), sorting in place.
+fn p99(values: &mut [u64]) -> Option<f64> {
+    crate::adaptive::percentile(values, 99.0)
+}
+
+/// The summary `meshctl simulate --json` prints.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    pub limiter: String,
+    pub load: f64,
+    pub seed: u64,
+    pub slots: u32,
+    pub capacity_rps: f64,
+    pub duration_s: f64,
+    pub warmup_s: f64,
+    pub halve_at_s: Option<f64>,
+    pub slo_ms: f64,
+    pub goodput_ratio: f64,
+    pub admitted_p99_ms: f64,
+    pub unloaded_p99_ms: f64,
+    pub reject_ratio: f64,
+    pub reconverge_s: f64,
+    pub reconverged: bool,
+    /// Measured arrivals.
+    pub arrivals: u64,
+    pub rejected: u64,
+    /// Admitted but turned away by a full server queue.
+    pub refused: u64,
+    pub completed_in_slo: u64,
+    pub completed_late: u64,
+}
+
+/// Runs `spec` and the unloaded baseline and computes the [`Report`].
+pub fn evaluate(cfg: &SimConfig, spec: &LimiterSpec) -> Result<Report, SimError> {
+    let (report, _) = evaluate_with_series(cfg, spec)?;
+    Ok(report)
+}
+
+/// [`evaluate`], also returning the run's time series (for plots).
+pub fn evaluate_with_series(
+    cfg: &SimConfig,
+    spec: &LimiterSpec,
+) -> Result<(Report, RunData), SimError> {
+    let run = simulate(cfg, spec)?;
+    let baseline_cfg = SimConfig {
+        load: 0.5,
+        halve_at: None,
+        ..cfg.clone()
+    };
+    let baseline = simulate(&baseline_cfg, &LimiterSpec::None)?;
+    let mut base_lat: Vec<u64> = baseline.served.iter().map(|&(_, l)| l).collect();
+    let unloaded_p99 = p99(&mut base_lat).unwrap_or(0.0);
+    let mut lat: Vec<u64> = run.served.iter().map(|&(_, l)| l).collect();
+    let admitted_p99 = p99(&mut lat).unwrap_or(0.0);
+
+    let end = cfg.duration.as_nanos() as u64;
+    let halve_at = cfg
+        .halve_at
+        .map(|h| h.as_nanos() as u64)
+        .filter(|&h| h < end);
+    let (reconverge_s, reconverged) = match halve_at {
+        None => (0.0, true),
+        Some(h) => reconvergence(&run.served, h, end, 2.0 * unloaded_p99),
+    };
+    let arrivals = run.arrivals.max(1) as f64;
+    Ok((
+        Report {
+            limiter: spec.name().to_string(),
+            load: cfg.load,
+            seed: cfg.seed,
+            slots: cfg.slots,
+            capacity_rps: cfg.capacity_rps(),
+            duration_s: cfg.duration.as_secs_f64(),
+            warmup_s: cfg.warmup.as_secs_f64(),
+            halve_at_s: halve_at.map(|h| h as f64 / 1e9),
+            slo_ms: cfg.slo.as_secs_f64() * 1e3,
+            goodput_ratio: run.in_slo as f64 / run.capacity_requests.max(1.0),
+            admitted_p99_ms: admitted_p99 / 1e6,
+            unloaded_p99_ms: unloaded_p99 / 1e6,
+            reject_ratio: run.rejected as f64 / arrivals,
+            reconverge_s,
+            reconverged,
+            arrivals: run.arrivals,
+            rejected: run.rejected,
+            refused: run.refused,
+            completed_in_slo: run.in_slo,
+            completed_late: run.late,
+        },
+        run,
+    ))
+}
+
+/// Length of the reconvergence windows.
+pub const RECONVERGE_WINDOW: Duration = Duration::from_millis(500);
+
+fn reconvergence(served: &[(u64, u64)], halve: u64, end: u64, bound_ns: f64) -> (f64, bool) {
+    let win = RECONVERGE_WINDOW.as_nanos() as u64;
+    let n = (end - halve).div_ceil(win) as usize;
+    let mut windows: Vec<Vec<u64>> = vec![Vec::new(); n];
+    for &(arrival, latency) in served {
+        if arrival >= halve && arrival < end {
+            windows[((arrival - halve) / win) as usize].push(latency);
+        }
+    }
+    let mut last_bad = None;
+    for (i, w) in windows.iter_mut().enumerate() {
+        if p99(w).is_some_and(|v| v > bound_ns) {
+            last_bad = Some(i);
+        }
+    }
+    let total = (end - halve) as f64 / 1e9;
+    match last_bad {
+        None => (0.0, true),
+        Some(i) if i + 1 == n => (total, false),
+        Some(i) => (((i as u64 + 1) * win) as f64 / 1e9, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn short() -> SimConfig {
+        SimConfig {
+            duration: Duration::from_secs(6),
+            halve_at: Some(Duration::from_secs(3)),
+            ..SimConfig::default()
+        }
+    }
+
+    #[test]
+    fn same_seed_same_run_other_seed_other_run() {
+        let cfg = short();
+        let spec = LimiterSpec::by_name("gradient", &cfg).unwrap();
+        let a = evaluate(&cfg, &spec).unwrap();
+        let b = evaluate(&cfg, &spec).unwrap();
+        assert_eq!(a, b);
+        let c = evaluate(
+            &SimConfig {
+                seed: 2,
+                ..cfg.clone()
+            },
+            &spec,
+        )
+        .unwrap();
+        assert_ne!(a.arrivals, c.arrivals);
+    }
+
+    #[test]
+    fn arrivals_follow_the_offered_load() {
+        let cfg = SimConfig {
+            halve_at: None,
+            ..short()
+        };
+        let run = simulate(&cfg, &LimiterSpec::None).unwrap();
+        let want = 3.0 * 2000.0 * 5.0;
+        assert!(
+            (run.arrivals as f64 - want).abs() < 0.03 * want,
+            "{}",
+            run.arrivals
+        );
+    }
+
+    #[test]
+    fn unloaded_server_meets_the_slo() {
+        let cfg = SimConfig {
+            load: 0.5,
+            halve_at: None,
+            ..short()
+        };
+        let r = evaluate(&cfg, &LimiterSpec::None).unwrap();
+        assert_eq!(r.completed_late, 0);
+        assert!((r.goodput_ratio - 0.5).abs() < 0.03, "{}", r.goodput_ratio);
+        // Erlang-2, mean 10 ms: p99 ≈ 33 ms plus a little queueing.
+        assert!(
+            r.unloaded_p99_ms > 25.0 && r.unloaded_p99_ms < 45.0,
+            "{}",
+            r.unloaded_p99_ms
+        );
+    }
+
+    #[test]
+    fn reconvergence_windows() {
+        let ms = 1_000_000u64;
+        let h = 1000 * ms;
+        let end = 3000 * ms;
+        // Slow requests until 1.7 s, fast after: the 1.5–2.0 s window is the last bad one.
+        let served: Vec<(u64, u64)> = (0..2000)
+            .map(|i| (i * ms, if i < 1700 { 90 * ms } else { 10 * ms }))
+            .collect();
+        assert_eq!(reconvergence(&served, h, end, 40e6), (1.0, true));
+        assert_eq!(reconvergence(&served, h, end, 100e6), (0.0, true));
+        let slow: Vec<(u64, u64)> = (0..3000).map(|i| (i * ms, 90 * ms)).collect();
+        assert_eq!(reconvergence(&slow, h, end, 40e6), (2.0, false));
+    }
+
+    #[test]
+    fn rejects_bad_configs() {
+        let bad = |c: SimConfig| simulate(&c, &LimiterSpec::None).unwrap_err();
+        assert!(matches!(
+            bad(SimConfig {
+                slots: 0,
+                ..short()
+            }),
+            SimError::Invalid(_)
+        ));
+        assert!(matches!(
+            bad(SimConfig {
+                load: f64::NAN,
+                ..short()
+            }),
+            SimError::Invalid(_)
+        ));
+        assert!(matches!(
+            bad(SimConfig {
+                warmup: Duration::from_secs(10),
+                ..short()
+            }),
+            SimError::Invalid(_)
+        ));
+        assert!(LimiterSpec::by_name("nope", &short()).is_none());
+        assert_eq!(
+            LimiterSpec::by_name("Token_Bucket", &short())
+                .unwrap()
+                .name(),
+            "token-bucket"
+        );
+        for name in LimiterSpec::NAMES {
+            assert_eq!(LimiterSpec::by_name(name, &short()).unwrap().name(), *name);
+        }
+    }
+}
