@@ -9,7 +9,8 @@ use mesh_limiter::sim::{self, LimiterSpec, ServiceTime, SimConfig};
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Limiter: none, static, token-bucket, gradient, gradient2, vegas, aimd, bbr.
+    /// Limiter: none, static, token-bucket, gradient, gradient2, gradient2-windowed, vegas,
+    /// vegas-windowed, aimd, bbr.
     #[arg(long, default_value = "gradient")]
     limiter: String,
     /// Offered load, as a multiple of the server's initial capacity.

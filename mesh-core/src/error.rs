@@ -63,11 +63,34 @@ pub(crate) struct Sink<'a> {
 }
 
 impl Sink<'_> {
+    /// Records a problem, unless one was already recorded for the same field (under either
+    /// spelling) or inside it: a field that failed to decode is not reported again as missing.
     pub fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let path = path.into();
+        let norm = normalize(&path);
+        if !norm.is_empty()
+            && self.out.iter().any(|p| {
+                p.object == self.object && {
+                    let q = normalize(&p.path);
+                    q == norm
+                        || q.starts_with(&format!("{norm}."))
+                        || q.starts_with(&format!("{norm}["))
+                }
+            })
+        {
+            return;
+        }
         self.out.push(Problem {
             object: self.object.clone(),
-            path: path.into(),
+            path,
             message: message.into(),
         });
     }
+}
+
+fn normalize(path: &str) -> String {
+    path.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
 }

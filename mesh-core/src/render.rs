@@ -150,13 +150,12 @@ pub fn render_values(
             sets: Vec::new(),
             warnings: Vec::new(),
         };
-        if local_problems.is_empty() {
-            let mut sink = Sink {
-                object: id.clone(),
-                out: &mut local_problems,
-            };
-            plan(&mut lim, &ctx, options, &mut sink);
-        }
+        // Plan even after decode problems, so that every problem is reported at once.
+        let mut sink = Sink {
+            object: id.clone(),
+            out: &mut local_problems,
+        };
+        plan(&mut lim, &ctx, options, &mut sink);
         warnings.extend(lim.warnings.iter().map(|w| format!("{id}: {w}")));
         problems.extend(local_problems);
         limiters.push(lim);
@@ -451,10 +450,11 @@ fn descriptor(
     } else {
         "spec.target".to_string()
     };
-    let Some(action) = &d.action else {
+    let default_action = SmartLimitAction::default();
+    let action = d.action.as_ref().unwrap_or(&default_action);
+    if d.action.is_none() {
         sink.err(format!("{path}.action"), "required");
-        return;
-    };
+    }
     if d.condition.is_empty() {
         sink.err(
             format!("{path}.condition"),
@@ -533,6 +533,9 @@ fn descriptor(
             path.to_string(),
             "gateway and outbound limiters need the module's disableAdaptive (Slime rule)",
         );
+    }
+    if d.action.is_none() {
+        return;
     }
     // fill_interval
     let fill = match action.fill_interval {

@@ -24,42 +24,171 @@ pub fn emit_documents(values: &[Value]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&to_yaml(v));
+        emit(v, 0, &mut out);
     }
     out
 }
 
 /// One document as YAML.
 pub fn to_yaml(v: &Value) -> String {
-    serde_norway::to_string(&Sorted(v)).expect("JSON values always serialize to YAML")
+    let mut out = String::new();
+    emit(v, 0, &mut out);
+    out
 }
 
-/// Serializes a JSON value with map keys sorted, whatever the map implementation.
-struct Sorted<'a>(&'a Value);
-
-impl serde::Serialize for Sorted<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        match self.0 {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let mut map = s.serialize_map(Some(keys.len()))?;
-                for k in keys {
-                    map.serialize_entry(k, &Sorted(&m[k]))?;
-                }
-                map.end()
-            }
-            Value::Array(a) => {
-                let mut seq = s.serialize_seq(Some(a.len()))?;
-                for x in a {
-                    seq.serialize_element(&Sorted(x))?;
-                }
-                seq.end()
-            }
-            other => other.serialize(s),
+/// Block-style YAML that YAML 1.1 readers (kubectl, go-yaml v2, PyYAML) and YAML 1.2 readers
+/// read back identically: any string that could be read as something else (`yes`, `on`, `1:20`,
+/// `-east`, `@type`, ...) is quoted.
+fn emit(v: &Value, indent: usize, out: &mut String) {
+    match v {
+        Value::Object(m) if !m.is_empty() => emit_map(m, indent, out),
+        Value::Array(a) if !a.is_empty() => emit_seq(a, indent, out),
+        scalar => {
+            emit_scalar(scalar, indent, out);
+            out.push('\n');
         }
     }
+}
+
+fn pad(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
+    let mut keys: Vec<&String> = m.keys().collect();
+    keys.sort();
+    for (i, k) in keys.into_iter().enumerate() {
+        if i > 0 {
+            pad(out, indent);
+        }
+        emit_string(k, out);
+        out.push(':');
+        emit_value_after_key(&m[k], indent, out);
+    }
+}
+
+fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
+    match v {
+        Value::Object(c) if !c.is_empty() => {
+            out.push('\n');
+            pad(out, indent + 2);
+            emit_map(c, indent + 2, out);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            pad(out, indent);
+            emit_seq(a, indent, out);
+        }
+        scalar => {
+            out.push(' ');
+            emit_scalar(scalar, indent + 2, out);
+            out.push('\n');
+        }
+    }
+}
+
+fn emit_seq(a: &[Value], indent: usize, out: &mut String) {
+    for (i, item) in a.iter().enumerate() {
+        if i > 0 {
+            pad(out, indent);
+        }
+        out.push_str("- ");
+        match item {
+            Value::Object(m) if !m.is_empty() => emit_map(m, indent + 2, out),
+            Value::Array(inner) if !inner.is_empty() => emit_seq(inner, indent + 2, out),
+            scalar => {
+                emit_scalar(scalar, indent + 2, out);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+fn emit_scalar(v: &Value, indent: usize, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => {
+            if s.contains('\n') && literal_ok(s) {
+                emit_literal(s, indent, out)
+            } else {
+                emit_string(s, out)
+            }
+        }
+        Value::Object(_) => out.push_str("{}"),
+        Value::Array(_) => out.push_str("[]"),
+    }
+}
+
+/// A multi-line string as a literal block (`|`, `|-` or `|+`).
+fn literal_ok(s: &str) -> bool {
+    !s.starts_with([' ', '\t', '\n'])
+        && s.chars()
+            .all(|c| c == '\n' || (!c.is_control() && c != '\u{feff}'))
+        && !s.lines().any(|l| l.ends_with([' ', '\t']))
+}
+
+fn emit_literal(s: &str, indent: usize, out: &mut String) {
+    let chomp = if !s.ends_with('\n') {
+        "-"
+    } else if s.ends_with("\n\n") {
+        "+"
+    } else {
+        ""
+    };
+    out.push('|');
+    out.push_str(chomp);
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    for line in body.split('\n') {
+        out.push('\n');
+        if !line.is_empty() {
+            pad(out, indent);
+            out.push_str(line);
+        }
+    }
+}
+
+fn emit_string(s: &str, out: &mut String) {
+    if plain_ok(s) {
+        out.push_str(s);
+    } else if s.chars().all(|c| !c.is_control() && c != '\u{feff}') && s.is_ascii() {
+        out.push('\'');
+        out.push_str(&s.replace('\'', "''"));
+        out.push('\'');
+    } else {
+        out.push_str(&serde_json::to_string(s).expect("strings serialize"));
+    }
+}
+
+/// Whether a string can be written unquoted and still read back as the same string by both
+/// YAML 1.1 and YAML 1.2 parsers.
+fn plain_ok(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    // A leading digit is fine only with a letter no number syntax uses (`60s`, a uid):
+    // `1e3`, `0x1F`, `0o7`, `0b1`, `1:20` and dates stay quoted.
+    let digit_ok = first.is_ascii_digit()
+        && !s.contains(':')
+        && s.chars()
+            .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_hexdigit() && !"xXoO".contains(c));
+    if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || digit_ok) {
+        return false;
+    }
+    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+        return false;
+    }
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " _.-/|:[]@(),+=<>".contains(c))
+    {
+        return false;
+    }
+    const SPECIAL: &[&str] = &[
+        "y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf",
+    ];
+    !SPECIAL.contains(&s.to_ascii_lowercase().as_str())
 }
 
 #[cfg(test)]
@@ -73,6 +202,52 @@ mod tests {
         let text = emit_documents(&docs);
         assert_eq!(text, "a: 1\n---\nb:\n- x\n- '1'\n");
         assert_eq!(parse_documents(&text).unwrap(), docs);
+        assert!(
+            parse_documents("a: [")
+                .unwrap_err()
+                .starts_with("document 1:")
+        );
+    }
+
+    #[test]
+    fn ambiguous_strings_are_quoted() {
+        let v = serde_json::json!({
+            "yes": "yes", "On": "On", "y": "n", "num": "10", "neg": "-east", "at": "@type",
+            "ok": "Service[a.b]-Id[1]", "vh": "inbound|http|9080", "sexa": "1:20",
+            "colon": "a: b", "hash": "a #b", "empty": "", "uni": "caf\u{e9}", "nl": "a\nb\n",
+            "nl2": "x\n", "q": "it's", "ctl": "a\u{1}", "nested": {"l": [[], {}, [1, "2"]]},
+            "tilde": "~", "star": "*x", "null": "null", "sp": " lead", "dur": "60s",
+            "hex": "0x1F", "exp": "1e3", "date": "2001-12-14", "uid": "6a1c2d9e-1111"
+        });
+        let text = to_yaml(&v);
+        assert!(text.contains("\n'yes': 'yes'\n"), "{text}");
+        assert!(text.starts_with("'On': 'On'\n"), "{text}");
+        assert!(text.contains("'y': 'n'"), "{text}");
+        assert!(text.contains("num: '10'"), "{text}");
+        assert!(text.contains("neg: '-east'"), "{text}");
+        assert!(text.contains("at: '@type'"), "{text}");
+        assert!(text.contains("ok: Service[a.b]-Id[1]"), "{text}");
+        assert!(text.contains("vh: inbound|http|9080"), "{text}");
+        assert!(text.contains("q: 'it''s'"), "{text}");
+        assert!(text.contains("dur: 60s\n"), "{text}");
+        assert!(text.contains("uid: '6a1c2d9e-1111'\n"), "{text}");
+        assert!(text.contains("hex: '0x1F'"), "{text}");
+        assert!(text.contains("exp: '1e3'"), "{text}");
+        assert!(text.contains("date: '2001-12-14'"), "{text}");
+        assert!(text.contains("nl: |\n  a\n  b\n"), "{text}");
+        let back: Value = serde_norway::from_str(&text).unwrap();
+        assert_eq!(back, v);
+    }
+
+    #[test]
+    fn literal_blocks_keep_indentation() {
+        let v = serde_json::json!({"data": {"config.yaml": "domain: slime\ndescriptors:\n- key: a\n  value: b\n"}});
+        let text = to_yaml(&v);
+        assert_eq!(
+            text,
+            "data:\n  config.yaml: |\n    domain: slime\n    descriptors:\n    - key: a\n      value: b\n"
+        );
+        assert_eq!(serde_norway::from_str::<Value>(&text).unwrap(), v);
         assert!(
             parse_documents("a: [")
                 .unwrap_err()

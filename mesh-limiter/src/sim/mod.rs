@@ -40,6 +40,8 @@
 //!   end of the last window after the halving whose p99 exceeds 2 × `unloaded_p99_ms`, minus
 //!   the halving time (0 if none exceeds). If the final window still exceeds it, the run did not
 //!   reconverge: `reconverged` is false and `reconverge_s` is the whole remaining run.
+//! - `goodput_ratio` can exceed 1 by a fraction of a percent: service times are random and the
+//!   denominator is the nominal capacity.
 //!
 //! ```
 //! use mesh_limiter::sim::{LimiterSpec, SimConfig, evaluate};
@@ -62,7 +64,8 @@ use crate::ManualClock;
 use crate::adaptive::rng::Rng;
 use crate::adaptive::{
     AdaptiveLimiter, Aimd, BbrConfig, BbrGuard, EnvoyGradient, Fixed, Gradient2, GradientConfig,
-    Limiter, Outcome, Permit, TokenBucketLimiter, Unlimited, Vegas, VegasConfig,
+    Limiter, Outcome, Permit, TokenBucketLimiter, Unlimited, Vegas, VegasConfig, Windowed,
+    WindowedConfig,
 };
 
 mod plot;
@@ -208,6 +211,10 @@ pub enum LimiterSpec {
     Gradient2(crate::adaptive::Gradient2Config),
     /// Netflix Vegas (per sample).
     Vegas(VegasConfig),
+    /// Netflix Vegas inside Netflix's `WindowedLimit` (one averaged sample per window).
+    VegasWindowed(VegasConfig, WindowedConfig),
+    /// Netflix Gradient2 inside `WindowedLimit`.
+    Gradient2Windowed(crate::adaptive::Gradient2Config, WindowedConfig),
     /// Netflix AIMD (per sample; late responses are drops).
     Aimd(crate::adaptive::AimdConfig),
     /// aegis BBR guard; the CPU gauge reads busy slots ÷ slots.
@@ -222,6 +229,8 @@ impl LimiterSpec {
         "gradient",
         "gradient2",
         "vegas",
+        "vegas-windowed",
+        "gradient2-windowed",
         "aimd",
         "bbr",
     ];
@@ -261,6 +270,16 @@ impl LimiterSpec {
                 seed: cfg.seed,
                 ..VegasConfig::default()
             }),
+            "vegas-windowed" => LimiterSpec::VegasWindowed(
+                VegasConfig {
+                    seed: cfg.seed,
+                    ..VegasConfig::default()
+                },
+                WindowedConfig::default(),
+            ),
+            "gradient2-windowed" => {
+                LimiterSpec::Gradient2Windowed(Default::default(), WindowedConfig::default())
+            }
             "aimd" => LimiterSpec::Aimd(Default::default()),
             // CPU read every 500 ms without smoothing (as Sentinel reads it): aegis' EMA (0.95)
             // needs ~16 s of full load to cross 80 % from a cold start.
@@ -281,6 +300,8 @@ impl LimiterSpec {
             LimiterSpec::Gradient(_) => "gradient",
             LimiterSpec::Gradient2(_) => "gradient2",
             LimiterSpec::Vegas(_) => "vegas",
+            LimiterSpec::VegasWindowed(..) => "vegas-windowed",
+            LimiterSpec::Gradient2Windowed(..) => "gradient2-windowed",
             LimiterSpec::Aimd(_) => "aimd",
             LimiterSpec::Bbr(_) => "bbr",
         }
@@ -317,6 +338,14 @@ impl LimiterSpec {
                 Box::new(AdaptiveLimiter::new(Gradient2::new(g.clone()), c))
             }
             LimiterSpec::Vegas(v) => Box::new(AdaptiveLimiter::new(Vegas::new(v.clone()), c)),
+            LimiterSpec::VegasWindowed(v, w) => Box::new(AdaptiveLimiter::new(
+                Windowed::new(Vegas::new(v.clone()), w.clone()),
+                c,
+            )),
+            LimiterSpec::Gradient2Windowed(g, w) => Box::new(AdaptiveLimiter::new(
+                Windowed::new(Gradient2::new(g.clone()), w.clone()),
+                c,
+            )),
             LimiterSpec::Aimd(a) => Box::new(AdaptiveLimiter::new(Aimd::new(a.clone()), c)),
             LimiterSpec::Bbr(b) => Box::new(AdaptiveLimiter::new(
                 BbrGuard::new(b.clone(), cpu.clone()),

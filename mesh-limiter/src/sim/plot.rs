@@ -181,16 +181,16 @@ pub fn render_svg(report: &Report, series: &[Point]) -> String {
         }
         for (k, (label, colour, v)) in p.refs.iter().enumerate() {
             // Alternate label sides so close reference lines stay readable.
-            let (lx, anchor) = if k % 2 == 0 {
-                (LEFT + pw - 4.0, "end")
+            let (lx, anchor, dy) = if k % 2 == 0 {
+                (LEFT + pw - 4.0, "end", -3.0)
             } else {
-                (LEFT + 4.0, "start")
+                (LEFT + 4.0, "start", 12.0)
             };
             let _ = writeln!(
                 s,
                 r#"<line x1="{LEFT}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{colour}" stroke-dasharray="6 3"/><text x="{lx}" y="{:.1}" fill="{colour}" text-anchor="{anchor}">{}</text>"#,
                 LEFT + pw,
-                y(*v) - 3.0,
+                y(*v) + dy,
                 esc(label),
                 yy = y(*v)
             );
