@@ -30,8 +30,8 @@
 //!   (TApplicationException) → Response with status Error. An empty THeader frame (C++ libthrift
 //!   sends one on flush) is a Heartbeat with no request id.
 //!
-//! Error offsets point into the message; for a zlib THeader payload they point into the
-//! decompressed payload.
+//! Error offsets point into the message; an error inside a zlib THeader payload is reported
+//! at the payload start, with the offset inside the inflated payload in its text.
 
 mod skip;
 mod theader;
@@ -228,7 +228,17 @@ impl ThriftCodec {
             }
         };
         let mut c = Cur::new(buf, start, true, limits);
-        message(&mut c, p, Transport::Header, md, false)?;
+        match message(&mut c, p, Transport::Header, md, false) {
+            Err(Stop::Err(e)) if h.zlib() => {
+                // Offsets inside the inflated payload are not offsets of the input.
+                return Err(CodecError::malformed(
+                    h.header_end,
+                    format!("in the zlib payload (inflated {e})"),
+                )
+                .into());
+            }
+            other => other?,
+        }
         if h.zlib() {
             md.header_size = h.header_end;
         }

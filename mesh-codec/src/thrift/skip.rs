@@ -167,12 +167,12 @@ fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
                 p = if kf != 0 {
                     p + kf
                 } else {
-                    binary_value(buf, p, kt, depth + 1, cx)?
+                    binary_elem(buf, p, kt, depth + 1, cx)?
                 };
                 p = if vf != 0 {
                     p + vf
                 } else {
-                    binary_value(buf, p, vt, depth + 1, cx)?
+                    binary_elem(buf, p, vt, depth + 1, cx)?
                 };
                 if p > buf.len() {
                     return Err(cx.eof(buf, p));
@@ -191,7 +191,7 @@ fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
                 return Ok(p + n * f);
             }
             for _ in 0..n {
-                p = binary_value(buf, p, et, depth + 1, cx)?;
+                p = binary_elem(buf, p, et, depth + 1, cx)?;
             }
             Ok(p)
         }
@@ -199,6 +199,20 @@ fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
             CodecError::malformed(o, format!("unknown binary type {t}"))
         })),
     }
+}
+
+/// A variable-size container element: strings inline, the rest by call.
+#[inline(always)]
+fn binary_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
+    if t == 11 {
+        if let Some(b) = buf.get(p..p + 4) {
+            let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            if n <= cx.limits.max_frame_size.min(i32::MAX as usize) {
+                return Ok(p + 4 + n);
+            }
+        }
+    }
+    binary_value(buf, p, t, depth, cx)
 }
 
 #[inline]
@@ -274,6 +288,11 @@ pub(crate) fn compact_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx)
         let t = h & 0x0f;
         pos = match t {
             1 | 2 => pos, // bool value lives in the type nibble
+            3 => pos + 1,
+            4 => skip_varint(buf, pos, 3, cx)?,
+            5 => skip_varint(buf, pos, 5, cx)?,
+            6 => skip_varint(buf, pos, 10, cx)?,
+            7 => pos + 8,
             _ => compact_value(buf, pos, t, depth, cx)?,
         };
     }
