@@ -8,10 +8,12 @@
 // (re-encoded, with a mutation when the route says so) or answers locally with on_error.
 // Heartbeats are answered locally. Responses from upstream release the concurrency permits.
 //
-//   envoy_filter PROTOCOL ROUTE_KEY REQUESTS.bin [RESPONSES.bin]
+//   envoy_filter PROTOCOL ROUTE_KEY REPEAT REQUESTS.bin [RESPONSES.bin|-] [MUTATION_KEY=VALUE]
 //
-// The captures are replayed with several chunkings (1 byte, 7 bytes, pseudo-random, whole);
-// the program checks that every chunking gives the same log, then prints the log once.
+// One connection replays the request capture REPEAT times, each followed by the response
+// capture when something was forwarded. Everything is replayed with several chunkings (whole,
+// 1 byte, 7 bytes, pseudo-random); the program checks that every chunking gives the same log,
+// then prints the log once. Time is a manual clock advanced 1 ms per chunk.
 
 #include <meshplane.h>
 
@@ -150,6 +152,8 @@ class MeshplaneFilter {
         return FilterStatus::Continue;
     }
 
+    size_t forwarded() const { return forwarded_; }
+
     void finish() {
         uint32_t limit = 0, in_flight = 0;
         check(meshplane_concurrency_limiter_limit(concurrency_.get(), &limit), "limit");
@@ -248,7 +252,7 @@ class MeshplaneFilter {
                 reply_locally(MESHPLANE_LOCAL_ERROR_OVER_LIMIT, "concurrency limit");
                 return;
             }
-            permits_[info.request_id] = permit;
+            permits_[info.request_id].push_back(permit);
         }
 
         // Forward, re-encoded with the route's mutation.
@@ -265,6 +269,7 @@ class MeshplaneFilter {
                                      wire.data(), wire.size(), &written),
               "encode");
         upstream_.add(wire.data(), written);
+        forwarded_++;
         log_ << " -> " << r.cluster << " (" << written << " bytes";
         if (!mutation.empty()) log_ << ", mutated";
         log_ << ")\n";
@@ -281,13 +286,13 @@ class MeshplaneFilter {
                      ? "ok"
                      : info.status == MESHPLANE_RESPONSE_STATUS_ERROR ? "error" : "none");
         auto p = info.has_request_id ? permits_.find(info.request_id) : permits_.end();
-        if (p != permits_.end()) {
+        if (p != permits_.end() && !p->second.empty()) {
             meshplane_outcome outcome = info.status == MESHPLANE_RESPONSE_STATUS_ERROR
                                             ? MESHPLANE_OUTCOME_DROPPED
                                             : MESHPLANE_OUTCOME_SUCCESS;
-            check(meshplane_concurrency_limiter_release(concurrency_.get(), p->second, outcome, 2000000),
+            check(meshplane_concurrency_limiter_release(concurrency_.get(), p->second.front(), outcome, 2000000),
                   "release");
-            permits_.erase(p);
+            p->second.erase(p->second.begin());
             log_ << " (permit released)";
         }
         log_ << "\n";
@@ -298,7 +303,8 @@ class MeshplaneFilter {
     ConcurrencyLimiter concurrency_;
     std::string route_key_;
     std::map<std::string, Route> routes_;
-    std::map<uint64_t, uint64_t> permits_;
+    std::map<uint64_t, std::vector<uint64_t>> permits_;
+    size_t forwarded_ = 0;
     Buffer request_buf_, response_buf_, upstream_, downstream_;
     size_t requests_offset_ = 0;
     std::ostream& log_;
@@ -329,8 +335,10 @@ std::vector<std::string> chunks(const std::string& bytes, int mode) {
     return out;
 }
 
-// Routes and the rate limit config used for every protocol: two routes per protocol, the
-// second limited to 2 requests per minute; anything else has no route.
+// Routes and the rate limit config used for every protocol: the first value of the route key
+// seen in the capture goes to cluster "backend" (limited to 2 requests per minute by a
+// descriptor), a second distinct value to "other" (only the default bucket); anything else has
+// no route.
 struct Config {
     std::map<std::string, Route> routes;
     std::string rate_limit_json;
@@ -338,8 +346,7 @@ struct Config {
 
 Config config_for(const std::string& protocol, const std::string& requests, const std::string& route_key) {
     // Discover the route key's values in the capture (first two distinct), so the same program
-    // serves any capture: the first value goes to cluster "primary" unlimited, the second to
-    // "limited" (2 per minute).
+    // serves any capture.
     Codec c = make_codec(protocol, MESHPLANE_DIRECTION_REQUEST);
     std::vector<std::string> values;
     size_t off = 0;
@@ -356,18 +363,33 @@ Config config_for(const std::string& protocol, const std::string& requests, cons
         off += consumed;
     }
     Config cfg;
-    if (!values.empty()) cfg.routes[values[0]] = Route{"primary", {}};
-    if (values.size() > 1) cfg.routes[values[1]] = Route{"limited", {}};
+    if (!values.empty()) cfg.routes[values[0]] = Route{"backend", {}};
+    if (values.size() > 1) cfg.routes[values[1]] = Route{"other", {}};
     cfg.rate_limit_json = R"({"stat_prefix": "meshplane_example",
         "token_bucket": {"max_tokens": 1000, "tokens_per_fill": 1000, "fill_interval": "1s"},
         "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
-        "descriptors": [{"entries": [{"key": "route", "value": "limited"}],
+        "descriptors": [{"entries": [{"key": "route", "value": "backend"}],
                          "token_bucket": {"max_tokens": 2, "tokens_per_fill": 2, "fill_interval": "60s"}}]})";
     return cfg;
 }
 
+void feed(MeshplaneFilter& filter, meshplane_clock* clock, const std::string& bytes, int mode, bool downstream,
+          bool last) {
+    auto parts = chunks(bytes, mode);
+    for (size_t i = 0; i < parts.size(); i++) {
+        Buffer b;
+        b.add(reinterpret_cast<const uint8_t*>(parts[i].data()), parts[i].size());
+        bool end = last && i + 1 == parts.size();
+        if (downstream) filter.onData(b, end);
+        else filter.onWrite(b, end);
+        check(meshplane_clock_advance(clock, 1000000), "advance");  // 1 ms per chunk
+    }
+}
+
+// One connection: the request capture is sent `repeat` times; after each, when the filter
+// forwarded something, the upstream answers with the response capture.
 std::string run(const std::string& protocol, const std::string& route_key, const Config& cfg,
-                const std::string& requests, const std::string& responses, int mode,
+                const std::string& requests, const std::string& responses, int mode, int repeat,
                 const std::map<std::string, std::vector<std::pair<std::string, std::string>>>& mutations) {
     std::ostringstream log;
     meshplane_clock* raw_clock = nullptr;
@@ -379,18 +401,11 @@ std::string run(const std::string& protocol, const std::string& route_key, const
         if (m != mutations.end()) r.second.mutation = m->second;
     }
     MeshplaneFilter filter(protocol, route_key, routes, clock.get(), cfg.rate_limit_json, log);
-    auto req = chunks(requests, mode);
-    for (size_t i = 0; i < req.size(); i++) {
-        Buffer b;
-        b.add(reinterpret_cast<const uint8_t*>(req[i].data()), req[i].size());
-        filter.onData(b, i + 1 == req.size());
-        check(meshplane_clock_advance(clock.get(), 1000000), "advance");
-    }
-    auto resp = chunks(responses, mode);
-    for (size_t i = 0; i < resp.size(); i++) {
-        Buffer b;
-        b.add(reinterpret_cast<const uint8_t*>(resp[i].data()), resp[i].size());
-        filter.onWrite(b, i + 1 == resp.size());
+    for (int rep = 0; rep < repeat; rep++) {
+        size_t before = filter.forwarded();
+        feed(filter, clock.get(), requests, mode, true, rep + 1 == repeat);
+        if (filter.forwarded() > before && !responses.empty())
+            feed(filter, clock.get(), responses, mode, false, false);
     }
     filter.finish();
     return log.str();
@@ -399,25 +414,29 @@ std::string run(const std::string& protocol, const std::string& route_key, const
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 4 || argc > 6) {
-        std::fprintf(stderr, "usage: %s PROTOCOL ROUTE_KEY REQUESTS.bin [RESPONSES.bin] [MUTATION_KEY=VALUE]\n", argv[0]);
+    if (argc < 5 || argc > 7) {
+        std::fprintf(stderr,
+                     "usage: %s PROTOCOL ROUTE_KEY REPEAT REQUESTS.bin [RESPONSES.bin|-] [MUTATION_KEY=VALUE]\n",
+                     argv[0]);
         return 2;
     }
     try {
         std::string protocol = argv[1], route_key = argv[2];
-        std::string requests = read_file(argv[3]);
-        std::string responses = argc >= 5 && std::string(argv[4]) != "-" ? read_file(argv[4]) : std::string();
+        int repeat = std::stoi(argv[3]);
+        if (repeat < 1) throw std::runtime_error("REPEAT must be >= 1");
+        std::string requests = read_file(argv[4]);
+        std::string responses = argc >= 6 && std::string(argv[5]) != "-" ? read_file(argv[5]) : std::string();
         std::map<std::string, std::vector<std::pair<std::string, std::string>>> mutations;
-        if (argc == 6) {
-            std::string kv = argv[5];
+        if (argc == 7) {
+            std::string kv = argv[6];
             size_t eq = kv.find('=');
             if (eq == std::string::npos) throw std::runtime_error("mutation must be KEY=VALUE");
-            mutations["primary"].push_back({kv.substr(0, eq), kv.substr(eq + 1)});
+            mutations["backend"].push_back({kv.substr(0, eq), kv.substr(eq + 1)});
         }
         Config cfg = config_for(protocol, requests, route_key);
         std::string first;
         for (int mode = 0; mode < 4; mode++) {
-            std::string log = run(protocol, route_key, cfg, requests, responses, mode, mutations);
+            std::string log = run(protocol, route_key, cfg, requests, responses, mode, repeat, mutations);
             if (mode == 0) {
                 first = log;
             } else if (log != first) {
@@ -426,9 +445,10 @@ int main(int argc, char** argv) {
                 return 1;
             }
         }
-        std::string name = argv[3];
+        std::string name = argv[4];
         name = name.substr(name.find_last_of('/') + 1);
-        std::printf("== %s %s (same result for 4 chunkings)\n%s", protocol.c_str(), name.c_str(), first.c_str());
+        std::printf("== %s %s x%d (same result for 4 chunkings)\n%s", protocol.c_str(), name.c_str(), repeat,
+                    first.c_str());
         return 0;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "envoy_filter: %s\n", e.what());

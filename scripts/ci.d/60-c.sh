@@ -27,7 +27,7 @@ CFLAGS_MP=$(pkg-config --cflags meshplane)
 LIBS_MP=$(pkg-config --libs meshplane)
 LIBS_STATIC="$OUT/prefix/lib/libmeshplane.a $(pkg-config --static --libs-only-l meshplane | sed 's/-lmeshplane//')"
 RPATH="-Wl,-rpath,$OUT/prefix/lib"
-WARN="-Wall -Wextra -Werror -pedantic"
+WARN="-Wall -Wextra -Werror -pedantic -pthread"
 SAN="-g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

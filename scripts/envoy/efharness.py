@@ -55,6 +55,16 @@ def load_docs(text: str) -> list[dict]:
     return docs
 
 
+# Plain scalars that YAML 1.1 readers (Kubernetes' sigs.k8s.io/yaml, Envoy's yaml-cpp) take as booleans,
+# while YAML 1.2 emitters print them unquoted as strings.
+_YAML11_BOOL = re.compile(r"^(?:\s*-\s+|\s*[^\s'\"#][^:#]*:\s+)(y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)\s*$")
+
+
+def yaml11_ambiguities(text: str) -> list[str]:
+    """Lines whose unquoted value is a string to a YAML 1.2 reader but a boolean to Kubernetes and Envoy."""
+    return [f"line {i}: {line.strip()!r}" for i, line in enumerate(text.splitlines(), 1) if _YAML11_BOOL.match(line)]
+
+
 def envoy_filters(docs: Iterable[dict]) -> list[dict]:
     return [d for d in docs if d.get("kind") == "EnvoyFilter"]
 
@@ -756,6 +766,8 @@ def build(ef: dict, topology: Topology | None = None, **kw: Any) -> tuple[Topolo
 # Semantic cross-checks Envoy cannot make: a local descriptor no route action produces never applies.
 
 LOCAL_RL = "envoy.filters.http.local_ratelimit"
+# Entry keys Slime's own route actions produce; other keys (custom_key) get their action from elsewhere.
+SLIME_KEYS = {"generic_key", "header_match", "query_match", "remote_address", "body_match"}
 WILDCARD = None  # an action whose descriptor value comes from the request (remote_address, request_headers)
 
 
@@ -830,6 +842,8 @@ def lint_local_descriptors(boot: dict) -> list[str]:
                     if any(p is None for p in produced):
                         continue  # an action this check does not model: do not guess
                     for i, d in enumerate(_get(cfg, "descriptors", [])):
+                        if any(e.get("key") not in SLIME_KEYS for e in d.get("entries", [])):
+                            continue  # custom_key/custom_value: the action comes from elsewhere (an EnvoyPlugin)
                         if not any(_produces(p, d.get("entries", [])) for p in produced):
                             problems.append(f"listener {l['name']} vhost {vh['name']} route {r.get('name')}: local "
                                             f"descriptor {i} {d.get('entries')} is produced by no rate_limits action")

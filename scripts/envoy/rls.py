@@ -64,6 +64,21 @@ class RateLimitService(rls_pb2_grpc.RateLimitServiceServicer):
         return rls_pb2.RateLimitResponse(overall_code=overall, statuses=statuses)
 
 
+def allow_slow_rls(ef: dict, timeout: str = "5s") -> None:
+    """Sets `timeout` on the EnvoyFilter's ratelimit HTTP filter. Envoy's default RLS timeout is 20 ms, and
+    on timeout the request is allowed (failure_mode_deny: false): a Python RLS on a busy 2-core machine can
+    miss that, which would make a limit test pass requests for the wrong reason. Test-only adjustment."""
+    hits = 0
+    for cp in ef["spec"]["configPatches"]:
+        value = (cp.get("patch") or {}).get("value") or {}
+        if cp.get("applyTo") == "HTTP_FILTER" and value.get("name") == "envoy.filters.http.ratelimit":
+            tc = value.get("typed_config", value.get("typedConfig"))
+            inner = tc.get("value", tc) if tc.get("@type", "").endswith("TypedStruct") else tc
+            inner["timeout"] = timeout
+            hits += 1
+    assert hits, "no envoy.filters.http.ratelimit HTTP filter in the EnvoyFilter"
+
+
 @contextmanager
 def serve(config: dict) -> Iterator[tuple[RateLimitService, int]]:
     """The service on 127.0.0.1 (a free port); stopped on exit."""

@@ -50,3 +50,12 @@ def envoy_oldest() -> str:
     if not os.access(path, os.X_OK):
         pytest.fail(f"Envoy {ENVOY_VERSIONS[-1]} is not installed at {path} (run scripts/test-all envoy)")
     return path
+
+
+@pytest.fixture(scope="session")
+def meshctl() -> str:
+    """target/debug/meshctl (or $MESHCTL); fails loudly when it is not built."""
+    path = os.environ.get("MESHCTL") or str(ROOT / "target" / "debug" / "meshctl")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"meshctl is not built at {path} (cargo build -p mesh-cli)")
+    return path

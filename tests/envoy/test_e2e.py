@@ -98,7 +98,7 @@ def test_global_limit_descriptors_reach_the_rls_and_its_verdict_is_obeyed(envoy_
     sends the descriptors the route actions build to the RLS cluster the filter names; their keys and values
     are exactly those of the ConfigMap, and OVER_LIMIT becomes HTTP 429. The RLS is scripts/envoy/rls.py
     (the real envoyproxy/ratelimit is not installable here), driven by the ConfigMap's config.yaml."""
-    from rls import serve
+    from rls import allow_slow_rls, serve
 
     docs = h.load_docs((FIXTURES / "global-header.yaml").read_text())
     cm = next(d for d in docs if d["kind"] == "ConfigMap")
@@ -111,7 +111,9 @@ def test_global_limit_descriptors_reach_the_rls_and_its_verdict_is_obeyed(envoy_
     generic["rate_limit"]["requests_per_unit"] = 5
     header = next(d for d in config["descriptors"] if d["key"] == "header_match")
     header["rate_limit"]["requests_per_unit"] = 2
-    topo = run_ef(envoy_latest, h.envoy_filters(docs)[0])
+    ef = h.envoy_filters(docs)[0]
+    allow_slow_rls(ef)
+    topo = run_ef(envoy_latest, ef)
     with upstream() as up, serve(config) as (rls, rls_port), \
             run_envoy(envoy_latest, topo, up.server_address[1], rls_port=rls_port) as env:
         listener = _inbound(env)
@@ -119,6 +121,7 @@ def test_global_limit_descriptors_reach_the_rls_and_its_verdict_is_obeyed(envoy_
         assert [env.get(listener, "/", alice)[0] for _ in range(3)] == [200, 200, 429]  # header bucket: 2
         assert [env.get(listener, "/")[0] for _ in range(3)] == [200, 200, 429]  # generic: 3 + 2 = 5
         assert up.hits == 4
+        assert len(rls.seen) == 6, "every request was decided by the RLS"
         domain, sent = rls.seen[0]
         assert domain == "slime"
         assert sent == [

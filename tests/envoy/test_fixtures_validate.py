@@ -152,3 +152,12 @@ def test_lint_finds_a_global_descriptor_missing_from_the_configmap():
     _, boot = h.build(h.envoy_filters(docs)[0])
     problems = h.lint_global_descriptors(boot, [tree])
     assert len(problems) == 1 and "Id[3]" in problems[0]
+
+
+def test_lint_leaves_custom_key_descriptors_alone():
+    """custom_key/custom_value descriptors get their route action from an EnvoyPlugin, not this EnvoyFilter."""
+    ef = _local_ef()
+    _per_route_value(ef)["descriptors"].append({"entries": [{"key": "plugin-key", "value": "v"}],
+                                                "tokenBucket": {"fillInterval": "60s", "maxTokens": 1}})
+    _, boot = h.build(ef)
+    assert h.lint_local_descriptors(boot) == []

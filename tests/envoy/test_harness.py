@@ -171,3 +171,8 @@ def test_network_filter_cluster_and_route_configuration_patches_are_placed(envoy
     assert hcm(boot, "0.0.0.0_9080")["route_config"]["validate_clusters"] is False
     v = h.envoy_validate(envoy, boot)
     assert v.ok, v.output
+
+
+def test_yaml11_boolean_lookalikes_are_found():
+    text = "a:\n  prefix_match: yes\n  b: 'yes'\n  c: true\n  list:\n  - off\n  - offset\n  d: \"no\"\n  e: yes please\n"
+    assert h.yaml11_ambiguities(text) == ["line 2: 'prefix_match: yes'", "line 6: '- off'"]

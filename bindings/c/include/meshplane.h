@@ -75,13 +75,27 @@ typedef uint32_t meshplane_result;
 // `meshplane_buffer_free`.
 typedef struct meshplane_buffer meshplane_buffer;
 
+// A clock that moves only when told to (`meshplane_clock_advance`), for tests and
+// simulations. Limiters created with it share its time. Thread-safe.
+typedef struct meshplane_clock meshplane_clock;
+
 // A codec for one direction of one connection. Not thread-safe: use it from one thread at a
 // time (it may move between threads). Free with `meshplane_codec_free`.
 typedef struct meshplane_codec meshplane_codec;
 
+// An adaptive concurrency limiter. Thread-safe: share one handle between threads.
+typedef struct meshplane_concurrency_limiter meshplane_concurrency_limiter;
+
 // Details of a failed constructor or translation: a list of problems, each a message with the
 // object and field path it refers to. Immutable; free with `meshplane_error_free`.
 typedef struct meshplane_error meshplane_error;
+
+// The Envoy local rate limiter (token buckets + descriptors). Thread-safe: share one handle
+// between threads.
+typedef struct meshplane_rate_limiter meshplane_rate_limiter;
+
+// The output of a successful translation. Immutable; free with `meshplane_translation_free`.
+typedef struct meshplane_translation meshplane_translation;
 
 // A borrowed string: `len` bytes of UTF-8 at `data`, **not** NUL-terminated.
 //
@@ -167,6 +181,42 @@ typedef struct meshplane_problem {
     struct meshplane_str message;
 } meshplane_problem;
 
+// One request descriptor: a list of key/value entries (Envoy `RateLimitDescriptor`).
+typedef struct meshplane_descriptor {
+    const struct meshplane_kv *entries;
+    size_t entries_len;
+} meshplane_descriptor;
+
+// Which bucket a rate limit decision reports (`MESHPLANE_BUCKET_*`).
+typedef uint32_t meshplane_bucket;
+
+// The decision of `meshplane_rate_limiter_check`.
+typedef struct meshplane_rate_limit_decision {
+    // Whether the request may pass (false: answer 429 / an over-limit local reply).
+    bool allowed;
+    // `MESHPLANE_BUCKET_*`: on deny the bucket that denied; on allow the strictest matched
+    // descriptor bucket, else the default bucket.
+    meshplane_bucket bucket;
+    // Index into the config's `descriptors` when `bucket` is `MESHPLANE_BUCKET_DESCRIPTOR`.
+    size_t descriptor_index;
+    // Whether Envoy would add `x-ratelimit-*` headers (config `enableXRatelimitHeaders:
+    // DRAFT_VERSION_03` and a bucket reported). The values below are set whenever a bucket
+    // is reported.
+    bool x_ratelimit_headers;
+    // `x-ratelimit-limit`.
+    uint32_t limit;
+    // `x-ratelimit-remaining`.
+    uint32_t remaining;
+    // `x-ratelimit-reset`, in seconds.
+    uint64_t reset_seconds;
+} meshplane_rate_limit_decision;
+
+// How a request admitted by a concurrency limiter ended (`MESHPLANE_OUTCOME_*`).
+typedef uint32_t meshplane_outcome;
+
+// Flags of `meshplane_translate` (`MESHPLANE_TRANSLATE_*`, OR-ed together).
+typedef uint32_t meshplane_translate_flags;
+
 // Bytes sent by the client (downstream to upstream).
 #define MESHPLANE_DIRECTION_REQUEST 0
 
@@ -217,6 +267,30 @@ typedef struct meshplane_problem {
 #define MESHPLANE_TYPED_UINT 2
 
 #define MESHPLANE_TYPED_BOOL 3
+
+// No bucket applied (no default bucket and no descriptor matched).
+#define MESHPLANE_BUCKET_NONE 0
+
+// The top-level `token_bucket`.
+#define MESHPLANE_BUCKET_DEFAULT 1
+
+// `descriptors[descriptor_index]` of the config.
+#define MESHPLANE_BUCKET_DESCRIPTOR 2
+
+// Completed: its RTT is a latency sample.
+#define MESHPLANE_OUTCOME_SUCCESS 0
+
+// Failed in a way that signals overload (timeout, 503 upstream).
+#define MESHPLANE_OUTCOME_DROPPED 1
+
+// Does not count (cancelled, health check): frees the slot, no sample.
+#define MESHPLANE_OUTCOME_IGNORED 2
+
+// Accept (and ignore) unknown fields in SmartLimiters, as Slime does (default: an error).
+#define MESHPLANE_TRANSLATE_ALLOW_UNKNOWN_FIELDS 1
+
+// Also emit each SmartLimiter with the `status` Slime would write.
+#define MESHPLANE_TRANSLATE_INCLUDE_STATUS 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -483,6 +557,172 @@ meshplane_result meshplane_error_text(const struct meshplane_error *error,
 // # Safety
 // `error` is NULL or a live error; it must not be used afterwards.
 void meshplane_error_free(struct meshplane_error *error);
+
+// Creates a manual clock at time zero.
+//
+// # Safety
+// `clock_out` is NULL or writable.
+meshplane_result meshplane_clock_new_manual(struct meshplane_clock **clock_out);
+
+// Moves a manual clock forward by `nanos` nanoseconds (every limiter using it sees the move).
+// `INVALID_PARAMETER` when the time would overflow 2^64 ns.
+//
+// # Safety
+// `clock` is NULL or a live clock.
+meshplane_result meshplane_clock_advance(const struct meshplane_clock *clock, uint64_t nanos);
+
+// The time of a manual clock, in nanoseconds since its creation.
+//
+// # Safety
+// `clock` is NULL or a live clock; `nanos_out` is NULL or writable.
+meshplane_result meshplane_clock_now(const struct meshplane_clock *clock, uint64_t *nanos_out);
+
+// Frees a clock. Limiters created with it keep working (they share its time source). NULL is
+// ignored.
+//
+// # Safety
+// `clock` is NULL or a live clock; it must not be used afterwards.
+void meshplane_clock_free(struct meshplane_clock *clock);
+
+// Creates a local rate limiter from Envoy `LocalRateLimit` JSON (protojson, lowerCamel or
+// snake_case names: the document mesh-core renders into EnvoyFilters). `clock` may be NULL
+// for the system monotonic clock. On an invalid config returns
+// `LIMITER_INVALID_CONFIG` and, when `error_out` is not NULL, writes the details to it.
+//
+// # Safety
+// Pointers are NULL or valid for the lengths given.
+meshplane_result meshplane_rate_limiter_new(const char *json,
+                                            size_t json_len,
+                                            const struct meshplane_clock *clock,
+                                            struct meshplane_rate_limiter **limiter_out,
+                                            struct meshplane_error **error_out);
+
+// Checks one request: `descriptors` (an array of `descriptors_len`, NULL with 0 for none) are
+// the request's descriptors, as Envoy's rate limit actions would produce them. Consumes a token
+// from each matching bucket (Envoy's semantics) and writes the decision.
+//
+// # Safety
+// Pointers are NULL or valid for the lengths given.
+meshplane_result meshplane_rate_limiter_check(const struct meshplane_rate_limiter *limiter,
+                                              const struct meshplane_descriptor *descriptors,
+                                              size_t descriptors_len,
+                                              struct meshplane_rate_limit_decision *decision_out);
+
+// Frees a rate limiter. NULL is ignored.
+//
+// # Safety
+// `limiter` is NULL or a live rate limiter no other thread is using; not used afterwards.
+void meshplane_rate_limiter_free(struct meshplane_rate_limiter *limiter);
+
+// Creates an adaptive concurrency limiter. `algorithm` is one of `"gradient"` (Envoy's
+// adaptive_concurrency gradient controller), `"gradient2"`, `"vegas"`, `"aimd"` (Netflix
+// concurrency-limits) or `"fixed"`; `config_json` is a JSON object of the algorithm's settings
+// with snake_case names (durations as protojson strings, e.g. `"0.1s"`), empty or `{}` for the
+// defaults (`"fixed"` needs `{"limit": N}`). Unknown names and fields are refused with
+// `LIMITER_INVALID_CONFIG`, details in `*error_out` when not NULL. `clock` may be NULL for the
+// system monotonic clock.
+//
+// # Safety
+// Pointers are NULL or valid for the lengths given.
+meshplane_result meshplane_concurrency_limiter_new(const char *algorithm,
+                                                   size_t algorithm_len,
+                                                   const char *config_json,
+                                                   size_t config_json_len,
+                                                   const struct meshplane_clock *clock,
+                                                   struct meshplane_concurrency_limiter **limiter_out,
+                                                   struct meshplane_error **error_out);
+
+// Asks for a slot. `*admitted_out` is true when the request may go ahead: then `*permit_out`
+// receives a permit id to give back with `meshplane_concurrency_limiter_release`. When false
+// (reject the request now), `*permit_out` is not written.
+//
+// # Safety
+// `limiter` is NULL or a live limiter; the out-pointers are NULL or writable.
+meshplane_result meshplane_concurrency_limiter_acquire(const struct meshplane_concurrency_limiter *limiter,
+                                                       bool *admitted_out,
+                                                       uint64_t *permit_out);
+
+// Gives a permit back with how the request ended (`MESHPLANE_OUTCOME_*`) and its round-trip
+// time in nanoseconds. `LIMITER_UNKNOWN_PERMIT` when `permit` is not outstanding (never
+// acquired, or already released); `INVALID_PARAMETER` for an unknown outcome (the permit
+// stays outstanding).
+//
+// # Safety
+// `limiter` is NULL or a live limiter.
+meshplane_result meshplane_concurrency_limiter_release(const struct meshplane_concurrency_limiter *limiter,
+                                                       uint64_t permit,
+                                                       meshplane_outcome outcome,
+                                                       uint64_t rtt_nanos);
+
+// The current admission limit (`UINT32_MAX` when not limiting).
+//
+// # Safety
+// `limiter` is NULL or a live limiter; `limit_out` is NULL or writable.
+meshplane_result meshplane_concurrency_limiter_limit(const struct meshplane_concurrency_limiter *limiter,
+                                                     uint32_t *limit_out);
+
+// Requests currently holding a permit.
+//
+// # Safety
+// `limiter` is NULL or a live limiter; `in_flight_out` is NULL or writable.
+meshplane_result meshplane_concurrency_limiter_in_flight(const struct meshplane_concurrency_limiter *limiter,
+                                                         uint32_t *in_flight_out);
+
+// Frees a concurrency limiter (outstanding permits die with it). NULL is ignored.
+//
+// # Safety
+// `limiter` is NULL or a live limiter no other thread is using; not used afterwards.
+void meshplane_concurrency_limiter_free(struct meshplane_concurrency_limiter *limiter);
+
+// Translates a multi-document YAML (or JSON) text of SmartLimiters, with the Services,
+// DestinationRules, ServiceEntries they refer to, into Istio EnvoyFilters (and the RLS
+// ConfigMap for global limits), as one multi-document YAML text.
+//
+// `metrics` (may be NULL with length 0) is a YAML/JSON map of the metric material quota and
+// condition expressions read (`{"_base.pod": 3}`). `flags` is `MESHPLANE_TRANSLATE_*` OR-ed
+// (0 for Slime's defaults with unknown fields refused); unknown bits give `INVALID_PARAMETER`.
+//
+// On invalid input returns `TRANSLATION_FAILED` and, when `error_out` is not NULL, writes
+// every problem found (object, field path, message) to it.
+//
+// # Safety
+// Pointers are NULL or valid for the lengths given.
+meshplane_result meshplane_translate(const char *yaml,
+                                     size_t yaml_len,
+                                     const char *metrics,
+                                     size_t metrics_len,
+                                     meshplane_translate_flags flags,
+                                     struct meshplane_translation **translation_out,
+                                     struct meshplane_error **error_out);
+
+// The generated YAML (multi-document). Valid until the translation is freed.
+//
+// # Safety
+// `translation` is NULL or a live translation; `yaml_out` is NULL or writable.
+meshplane_result meshplane_translation_yaml(const struct meshplane_translation *translation,
+                                            struct meshplane_str *yaml_out);
+
+// Number of non-fatal warnings (Slime quirks that changed a result, ignored inputs); 0 for
+// NULL or an invalid handle.
+//
+// # Safety
+// `translation` is NULL or a live translation.
+size_t meshplane_translation_warning_count(const struct meshplane_translation *translation);
+
+// The `index`-th warning, one line. Valid until the translation is freed. `NOT_FOUND` past
+// the end.
+//
+// # Safety
+// `translation` is NULL or a live translation; `warning_out` is NULL or writable.
+meshplane_result meshplane_translation_warning_at(const struct meshplane_translation *translation,
+                                                  size_t index,
+                                                  struct meshplane_str *warning_out);
+
+// Frees a translation. NULL is ignored.
+//
+// # Safety
+// `translation` is NULL or a live translation; it must not be used afterwards.
+void meshplane_translation_free(struct meshplane_translation *translation);
 
 #ifdef __cplusplus
 }  // extern "C"

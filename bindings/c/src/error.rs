@@ -192,7 +192,6 @@ impl Handle for ErrorState {
     }
 }
 
-#[allow(dead_code)] // until the limiter and translation bindings use it
 impl ErrorState {
     /// Writes the problems to `error_out` when it is not NULL.
     pub(crate) fn report(problems: Vec<Problem>, error_out: *mut *mut meshplane_error) {

@@ -26,10 +26,14 @@
 mod codec;
 mod error;
 mod ffi;
+mod limiter;
+mod translate;
 
 pub use codec::*;
 pub use error::*;
 pub use ffi::meshplane_str;
+pub use limiter::*;
+pub use translate::*;
 
 /// The library version (`MAJOR.MINOR.PATCH`), a static string valid forever.
 #[unsafe(no_mangle)]

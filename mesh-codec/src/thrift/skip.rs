@@ -204,12 +204,12 @@ fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
 /// A variable-size container element: strings inline, the rest by call.
 #[inline(always)]
 fn binary_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
-    if t == 11 {
-        if let Some(b) = buf.get(p..p + 4) {
-            let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
-            if n <= cx.limits.max_frame_size.min(i32::MAX as usize) {
-                return Ok(p + 4 + n);
-            }
+    if t == 11
+        && let Some(b) = buf.get(p..p + 4)
+    {
+        let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+        if n <= cx.limits.max_frame_size.min(i32::MAX as usize) {
+            return Ok(p + 4 + n);
         }
     }
     binary_value(buf, p, t, depth, cx)

@@ -363,20 +363,21 @@ impl Default for WindowedConfig {
     }
 }
 
-/// Netflix `WindowedLimit`: aggregates samples per window (length `clamp(2·minRTT seen,
-/// min, max)`, at least `window_size` samples) and feeds the delegate one sample carrying the
-/// average RTT, the window's max in-flight and whether any sample dropped.
+/// Netflix `WindowedLimit`: aggregates samples per window and, when a sample arrives after the
+/// window's end, closes it (next window: `clamp(2·window minRTT, min, max)`); a window with at
+/// least `window_size` samples feeds the delegate one sample carrying the average RTT, the
+/// window's max in-flight and whether any sample dropped; a smaller one is discarded. The first
+/// window ends at clock time 0.
 #[derive(Debug, Clone)]
 pub struct Windowed<A> {
     cfg: WindowedConfig,
     delegate: A,
-    next_update: Option<Duration>,
+    next_update: Duration,
     window_min_rtt: u64,
     sum_rtt: u128,
     count: u32,
     max_in_flight: u32,
     dropped: bool,
-    first_started: Duration,
 }
 
 impl<A: LimitAlgorithm> Windowed<A> {
@@ -384,13 +385,12 @@ impl<A: LimitAlgorithm> Windowed<A> {
         Windowed {
             cfg,
             delegate,
-            next_update: None,
+            next_update: Duration::ZERO,
             window_min_rtt: u64::MAX,
             sum_rtt: 0,
             count: 0,
             max_in_flight: 0,
             dropped: false,
-            first_started: Duration::ZERO,
         }
     }
 
@@ -409,36 +409,36 @@ impl<A: LimitAlgorithm> LimitAlgorithm for Windowed<A> {
         if s.rtt < self.cfg.min_rtt_threshold {
             return;
         }
-        let next = *self.next_update.get_or_insert(now + self.cfg.min_window);
         let rtt = s.rtt.as_nanos() as u64;
-        if self.count == 0 {
-            self.first_started = s.started;
-        }
         self.count += 1;
         self.sum_rtt += rtt as u128;
         self.window_min_rtt = self.window_min_rtt.min(rtt);
         self.max_in_flight = self.max_in_flight.max(s.in_flight);
         self.dropped |= s.dropped;
-        if now >= next && self.count >= self.cfg.window_size {
+        if now <= self.next_update {
+            return;
+        }
+        // The window closes whether or not it is ready; an unready one is discarded.
+        let window = Duration::from_nanos(self.window_min_rtt.saturating_mul(2))
+            .clamp(self.cfg.min_window, self.cfg.max_window);
+        self.next_update = now + window;
+        if self.count >= self.cfg.window_size {
             let avg = (self.sum_rtt / self.count as u128) as u64;
-            let window = Duration::from_nanos(self.window_min_rtt.saturating_mul(2))
-                .clamp(self.cfg.min_window, self.cfg.max_window);
-            self.next_update = Some(now + window);
             self.delegate.on_sample(
                 now,
                 Sample {
-                    started: self.first_started,
+                    started: s.started,
                     rtt: Duration::from_nanos(avg),
                     in_flight: self.max_in_flight,
                     dropped: self.dropped,
                 },
             );
-            self.window_min_rtt = u64::MAX;
-            self.sum_rtt = 0;
-            self.count = 0;
-            self.max_in_flight = 0;
-            self.dropped = false;
         }
+        self.window_min_rtt = u64::MAX;
+        self.sum_rtt = 0;
+        self.count = 0;
+        self.max_in_flight = 0;
+        self.dropped = false;
     }
 
     fn on_ignore(&mut self, now: Duration) {
@@ -610,19 +610,30 @@ mod tests {
     #[test]
     fn windowed_aggregates_to_one_average_sample() {
         let mut w = Windowed::new(Aimd::default(), WindowedConfig::default());
-        // Before the window (1 s) elapses nothing reaches AIMD.
-        for i in 0..20 {
-            w.on_sample(Duration::from_millis(i * 10), sample(10 * MS, 15, false));
-        }
+        let at = |ms: u64| Duration::from_millis(ms);
+        // The first window ends at 0: the sample at 10 ms closes it with 2 samples (< 10, so
+        // discarded) and opens one ending at 1.01 s.
+        w.on_sample(at(0), sample(10 * MS, 15, false));
+        w.on_sample(at(10), sample(10 * MS, 15, false));
         assert_eq!(w.limit(Duration::ZERO), 20);
-        // Closing the window: one sample with max in-flight 15 ⇒ +1 (15·2 ≥ 20).
-        w.on_sample(Duration::from_secs(1), sample(10 * MS, 3, false));
+        for i in 2..22 {
+            w.on_sample(at(i * 10), sample(10 * MS, 15, false));
+        }
+        w.on_sample(at(1010), sample(10 * MS, 15, false));
+        assert_eq!(w.limit(Duration::ZERO), 20, "not past the window end yet");
+        // Closing: one sample with max in-flight 15 ⇒ AIMD +1 (15·2 ≥ 20).
+        w.on_sample(at(1011), sample(10 * MS, 3, false));
         assert_eq!(w.limit(Duration::ZERO), 21);
         // Sub-100 µs samples are ignored entirely.
-        w.on_sample(
-            Duration::from_secs(5),
-            sample(Duration::from_micros(50), 30, true),
-        );
+        w.on_sample(at(5000), sample(Duration::from_micros(50), 30, true));
         assert_eq!(w.limit(Duration::ZERO), 21);
+        // A drop anywhere in a ready window reaches the delegate: floor(21·0.9) = 18 → min 20.
+        // (The sample at 5 s closes the old window with just itself: discarded.)
+        for i in 0..12 {
+            w.on_sample(at(5000 + i), sample(10 * MS, 30, i == 3));
+        }
+        assert_eq!(w.limit(Duration::ZERO), 21);
+        w.on_sample(at(6001), sample(10 * MS, 30, false));
+        assert_eq!(w.limit(Duration::ZERO), 20);
     }
 }

@@ -35,6 +35,12 @@ pub(crate) fn units(now: Duration) -> u64 {
         .wrapping_shl(SHIFT)
 }
 
+/// Clock nanoseconds in internal units (wrapping).
+#[inline(always)]
+pub(crate) fn units_ns(ns: u64) -> u64 {
+    ns.wrapping_shl(SHIFT)
+}
+
 #[inline(always)]
 fn nanos(now: Duration) -> u64 {
     now.as_secs()
@@ -329,31 +335,25 @@ impl BucketImpl {
         }
     }
 
-    /// Consumes `n` tokens at `now`; returns allowed + the state to report.
+    /// Consumes `n` tokens at clock time `now_ns`; returns allowed + the state to report.
     #[inline(always)]
-    pub(crate) fn consume(&self, n: u32, now: Duration) -> (bool, BucketState) {
+    pub(crate) fn consume(&self, n: u32, now_ns: u64) -> (bool, BucketState) {
         match self {
-            BucketImpl::Atomic(b) => match b.consume(n, units(now)) {
+            BucketImpl::Atomic(b) => match b.consume(n, units_ns(now_ns)) {
                 Ok(span) => (true, b.report(span)),
                 Err(span) => (false, b.report(span)),
             },
-            BucketImpl::Timer(b) => {
-                let ns = nanos(now);
-                match b.consume(n, ns) {
-                    Ok(p) => (true, b.report(p, ns)),
-                    Err(p) => (false, b.report(p, ns)),
-                }
-            }
+            BucketImpl::Timer(b) => match b.consume(n, now_ns) {
+                Ok(p) => (true, b.report(p, now_ns)),
+                Err(p) => (false, b.report(p, now_ns)),
+            },
         }
     }
 
-    pub(crate) fn state(&self, now: Duration) -> BucketState {
+    pub(crate) fn state(&self, now_ns: u64) -> BucketState {
         match self {
-            BucketImpl::Atomic(b) => b.report(b.peek(units(now))),
-            BucketImpl::Timer(b) => {
-                let ns = nanos(now);
-                b.report(b.peek(ns), ns)
-            }
+            BucketImpl::Atomic(b) => b.report(b.peek(units_ns(now_ns))),
+            BucketImpl::Timer(b) => b.report(b.peek(now_ns), now_ns),
         }
     }
 
@@ -427,18 +427,22 @@ impl<C: Clock> TokenBucket<C> {
     /// Takes one token if available.
     #[inline]
     pub fn try_acquire(&self) -> bool {
-        self.bucket.consume(1, units(self.clock.now())).is_ok()
+        self.bucket
+            .consume(1, units_ns(self.clock.now_nanos()))
+            .is_ok()
     }
 
     /// Takes `n` tokens, all or nothing.
     #[inline]
     pub fn try_acquire_n(&self, n: u32) -> bool {
-        self.bucket.consume(n, units(self.clock.now())).is_ok()
+        self.bucket
+            .consume(n, units_ns(self.clock.now_nanos()))
+            .is_ok()
     }
 
     /// Takes one token if available and reports the bucket state afterwards.
     pub fn check(&self) -> (bool, BucketState) {
-        match self.bucket.consume(1, units(self.clock.now())) {
+        match self.bucket.consume(1, units_ns(self.clock.now_nanos())) {
             Ok(s) => (true, self.bucket.report(s)),
             Err(s) => (false, self.bucket.report(s)),
         }
@@ -447,7 +451,7 @@ impl<C: Clock> TokenBucket<C> {
     /// The current state, without consuming.
     pub fn state(&self) -> BucketState {
         self.bucket
-            .report(self.bucket.peek(units(self.clock.now())))
+            .report(self.bucket.peek(units_ns(self.clock.now_nanos())))
     }
 }
 

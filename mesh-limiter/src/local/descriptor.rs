@@ -88,10 +88,11 @@ pub(crate) fn hash_entries<S: BuildHasher, E: Entry>(state: &S, entries: &[E]) -
     let mut h = state.build_hasher();
     h.write_usize(entries.len());
     for e in entries {
-        h.write(e.key().as_bytes());
-        h.write_u8(0xff);
-        h.write(e.value().as_bytes());
-        h.write_u8(0xff);
+        let (k, v) = (e.key().as_bytes(), e.value().as_bytes());
+        // Both lengths first: unambiguous without separators.
+        h.write_u64(((k.len() as u64) << 32) ^ v.len() as u64);
+        h.write(k);
+        h.write(v);
     }
     h.finish()
 }

@@ -389,7 +389,7 @@ impl<C: Clock> LocalRateLimiter<C> {
                 }
             }
         }
-        let now = self.clock.now();
+        let now = self.clock.now_nanos();
         let mut strictest: Option<Reported> = None;
         if let Some(f) = first {
             if more.is_empty() {
@@ -452,6 +452,8 @@ impl<C: Clock> LocalRateLimiter<C> {
 
     /// Current state of the default bucket (no consumption).
     pub fn default_bucket_state(&self) -> Option<BucketState> {
-        self.default.as_ref().map(|b| b.state(self.clock.now()))
+        self.default
+            .as_ref()
+            .map(|b| b.state(self.clock.now_nanos()))
     }
 }

@@ -182,9 +182,9 @@ impl SimConfig {
         if self.slo.is_zero() {
             return Err(SimError::Invalid("slo must be > 0"));
         }
-        if self.load * self.capacity_rps() * self.duration.as_secs_f64() > 50_000_000.0 {
+        if self.load * self.capacity_rps() * self.duration.as_secs_f64() > 10_000_000.0 {
             return Err(SimError::Invalid(
-                "more than 50 M arrivals: shorten the run",
+                "more than 10 M arrivals: shorten the run",
             ));
         }
         Ok(())

@@ -32,6 +32,15 @@ static int runner_passed, runner_failed, runner_current;
 /* A literal as (pointer, length). */
 #define LIT(lit) (lit), (sizeof(lit) - 1)
 
+/* Whether the meshplane_str `s` contains the C string `needle`. */
+static int str_contains(const char *data, size_t len, const char *needle) {
+    size_t n = strlen(needle), i;
+    for (i = 0; i + n <= len; i++)
+        if (memcmp(data + i, needle, n) == 0) return 1;
+    return 0;
+}
+#define STR_CONTAINS(s, needle) str_contains((s).data, (s).len, (needle))
+
 #define TEST(name) static void name(void)
 
 #define RUN(name)                                                                    \

@@ -3,12 +3,15 @@
 #include "meshplane.h"
 #include "meshplane.h" /* the include guard makes a second include harmless */
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "runner.h"
 
 #include "test_codec.c"
+#include "test_limiter.c"
+#include "test_translate.c"
 
 int main(void) {
     RUN(version_and_result_text);
@@ -22,5 +25,18 @@ int main(void) {
     RUN(codec_on_error_and_heartbeat);
     RUN(codec_dubbo_heartbeat);
     RUN(codec_dubbo_fixture);
+    RUN(clock_manual);
+    RUN(error_handle_null_and_garbage);
+    RUN(rate_limiter_config_errors);
+    RUN(rate_limiter_check);
+    RUN(rate_limiter_refills_with_the_manual_clock);
+    RUN(rate_limiter_is_thread_safe);
+    RUN(concurrency_limiter_config_errors);
+    RUN(concurrency_limiter_acquire_release);
+    RUN(concurrency_limiter_aimd_backs_off);
+    RUN(concurrency_limiter_is_thread_safe);
+    RUN(translate_renders_envoyfilters);
+    RUN(translate_with_metrics);
+    RUN(translate_errors);
     return RUNNER_EXIT();
 }
