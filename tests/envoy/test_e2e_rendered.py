@@ -6,11 +6,13 @@ the rendered patches where Istio would (the global test raises the RLS timeout: 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import efharness as h
-from conftest import ROOT
 from run_envoy import run_envoy, upstream
 from test_rendered_validate import render
+
+ROOT = Path(__file__).resolve().parents[2]
 
 INPUTS = ROOT / "tests" / "envoy" / "smartlimiters"
 
