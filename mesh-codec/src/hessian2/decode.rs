@@ -657,7 +657,12 @@ impl<'a> Decoder<'a> {
                     }
                     let d = self.enter(depth, off)?;
                     self.ctx.refs += 1;
+                    let mut n = 0;
                     while !self.end_marker()? {
+                        n += 1;
+                        if n > self.limits.max_collection_len {
+                            return Err(self.too_many(off, n));
+                        }
                         self.skip_at(d)?;
                         self.skip_at(d)?;
                     }
@@ -668,7 +673,12 @@ impl<'a> Decoder<'a> {
                     }
                     let d = self.enter(depth, off)?;
                     self.ctx.refs += 1;
+                    let mut n = 0;
                     while !self.end_marker()? {
+                        n += 1;
+                        if n > self.limits.max_collection_len {
+                            return Err(self.too_many(off, n));
+                        }
                         self.skip_at(d)?;
                     }
                 }
