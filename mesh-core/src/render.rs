@@ -1259,7 +1259,8 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
                     "patch": {"operation": "MERGE", "value": {"typed_per_filter_config": {
                         "envoy.filters.http.ratelimit": {
                             "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty", "value": {}},
+                            // Slime writes `value: {}` here too; Empty has no fields and Envoy rejects it.
+                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty"},
                             "is_optional": true
                         }
                     }}}
