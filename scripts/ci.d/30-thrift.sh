@@ -19,7 +19,7 @@ for f in "$REC"/*.bin; do
   cmp "$f" "mesh-codec/tests/fixtures/thrift/$(basename "$f")" || die "fixture $(basename "$f") differs from the real peer's bytes"
   n=$((n + 1))
 done
-[ "$n" -ge 26 ] || die "only $n fixtures recorded"
+[ "$n" -ge 34 ] || die "only $n fixtures recorded"
 
 log "thrift: pytest interop through meta_proxy"
 THRIFT_GEN_DIR="$GEN" META_PROXY="$ROOT/target/debug/meta_proxy" \
