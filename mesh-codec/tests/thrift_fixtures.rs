@@ -100,7 +100,7 @@ fn fixtures() -> Vec<(String, Direction, Vec<u8>)> {
         v.push((name, d, std::fs::read(&p).unwrap()));
     }
     v.sort_by(|a, b| a.0.cmp(&b.0));
-    assert!(v.len() >= 26, "fixtures missing: {}", v.len());
+    assert!(v.len() >= 34, "fixtures missing: {}", v.len());
     v
 }
 
@@ -197,7 +197,13 @@ fn recorded_calls_have_the_expected_metadata() {
                     assert_eq!(m.mtype, want, "{name}");
                     assert_eq!(m.status, None);
                     assert_eq!(get(m, "service"), mux.then_some("Calc"), "{name}");
-                    if dialect.contains("infoheaders") || dialect.contains("zlib") {
+                    // dialects whose client sets info headers (tests/interop/thrift/peer.py)
+                    let with_info = [
+                        "header_binary_infoheaders",
+                        "header_compact_zlib",
+                        "header_binary_multiplexed",
+                    ];
+                    if with_info.contains(&dialect) {
                         assert_eq!(get(m, "trace-id"), Some("abc123"), "{name}");
                         assert_eq!(get(m, "caller"), Some("py"), "{name}");
                     }

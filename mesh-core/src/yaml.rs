@@ -71,7 +71,10 @@ fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String)
     KEY_ORDER.with(|order| {
         let order = order.borrow();
         if order.is_empty() {
-            keys.sort();
+            // BTreeMap keys come sorted already; only an insertion-ordered map needs sorting.
+            if !keys.is_sorted() {
+                keys.sort();
+            }
         } else {
             let rank = |k: &String| order.iter().position(|o| o == k).unwrap_or(order.len());
             keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));

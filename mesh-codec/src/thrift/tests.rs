@@ -295,3 +295,45 @@ fn zlib_payload() {
     assert_eq!(ts(&md, "protocol"), "compact");
     assert_eq!(ts(&md, "thrift_zlib"), "true");
 }
+
+#[test]
+fn protocol_is_detected_per_frame() {
+    // A C++ THeader server answers a compact request in binary: one response codec sees
+    // compact, binary, framed and unframed frames in turn.
+    let mut frames = Vec::new();
+    let compact = hex("82 41 00 03 616464 05 00 06 00");
+    let binary = hex("80010002 00000003 616464 00000000 08 0000 00000003 00");
+    let mut hdr = |pid: u8, payload: &[u8]| {
+        let mut b = ((14 + payload.len()) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(&hex("0fff 0000 00000000 0001"));
+        b.extend_from_slice(&[pid, 0, 0, 0]);
+        b.extend_from_slice(payload);
+        frames.push(b);
+    };
+    hdr(2, &compact);
+    hdr(0, &binary);
+    let mut framed = (binary.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&binary);
+    frames.push(framed);
+    frames.push(compact.clone());
+    let mut c = ThriftCodec::new(Direction::Response, Limits::DEFAULT);
+    let mut md = Metadata::new();
+    let want = [
+        ("compact", "header"),
+        ("binary", "header"),
+        ("binary", "framed"),
+        ("compact", "unframed"),
+    ];
+    let stream: Vec<u8> = frames.concat();
+    let mut off = 0;
+    for (proto, transport) in want {
+        let DecodeStatus::Done { consumed } = c.decode(&stream[off..], &mut md).unwrap() else {
+            panic!("incomplete at {off}")
+        };
+        assert_eq!(ts(&md, "protocol"), proto);
+        assert_eq!(ts(&md, "transport"), transport);
+        assert_eq!(md.status, Some(ResponseStatus::Ok));
+        off += consumed;
+    }
+    assert_eq!(off, stream.len());
+}

@@ -39,6 +39,10 @@ DIALECTS = {
     "binary_framed_multiplexed": ("binary", "framed", {"mux": True}),
     "compact_framed_multiplexed": ("compact", "framed", {"mux": True}),
     "header_compact_multiplexed": ("compact", "header", {"mux": True}),
+    "header_binary_multiplexed": ("binary", "header", {"mux": True, "info": True}),
+    "header_binary_zlib": ("binary", "header", {"zlib": True}),
+    "binary_unframed_multiplexed": ("binary", "unframed", {"mux": True}),
+    "compact_unframed_multiplexed": ("compact", "unframed", {"mux": True}),
 }
 
 INFO_HEADERS = {b"trace-id": b"abc123", b"caller": b"py"}
