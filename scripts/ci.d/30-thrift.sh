@@ -3,7 +3,7 @@
 # 2. Python client <-> meta_proxy (our codec) <-> Python server in every dialect (pytest).
 apt_install thrift-compiler
 need thrift python3
-pip_install thrift==0.25.0 pytest==9.2.0
+pip_install thrift==0.25.0 pytest==8.3.4
 GEN="$CACHE/thrift-gen"
 rm -rf "$GEN" && mkdir -p "$GEN"
 thrift --gen py -out "$GEN" tests/interop/thrift/interop.thrift
