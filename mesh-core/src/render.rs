@@ -119,7 +119,13 @@ pub fn render_values(
         }
     }
 
-    let mut limiters: Vec<Limiter> = Vec::new();
+    for (i, s) in ctx.services.iter().enumerate() {
+        ctx.service_index
+            .entry((s.namespace.clone(), s.name.clone()))
+            .or_insert(i);
+    }
+    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+    let mut limiters: Vec<Limiter> = Vec::with_capacity(limiter_docs.len());
     for (i, doc) in limiter_docs {
         let id = decode::object_id(doc, i);
         let mut local_problems = Vec::new();
@@ -132,10 +138,8 @@ pub fn render_values(
         if name.is_empty() {
             sink.err("metadata.name", "required");
         }
-        if limiters
-            .iter()
-            .any(|l| l.name == name && Some(&l.namespace) == sl.metadata.namespace.as_ref())
-        {
+        let namespace = sl.metadata.namespace.clone().unwrap_or_default();
+        if !name.is_empty() && !seen.insert((namespace, name.clone())) {
             sink.err("", "the same SmartLimiter is given twice");
         }
         let mut lim = Limiter {
@@ -145,7 +149,11 @@ pub fn render_values(
                 .clone()
                 .unwrap_or_else(|| "default".into()),
             name,
-            doc: doc.clone(),
+            doc: if options.include_status {
+                doc.clone()
+            } else {
+                Value::Null
+            },
             sl,
             sets: Vec::new(),
             warnings: Vec::new(),
@@ -200,6 +208,7 @@ pub fn render_values(
 #[derive(Debug, Default)]
 struct World {
     services: Vec<ServiceInfo>,
+    service_index: std::collections::HashMap<(String, String), usize>,
     destination_rules: Vec<DestinationRuleInfo>,
     service_entries: Vec<ServiceEntryInfo>,
     rls_config_map: Option<(String, Value)>,
@@ -255,7 +264,7 @@ const SIDECAR_OUTBOUND: &str = "SIDECAR_OUTBOUND";
 
 /// Validates a limiter and evaluates its descriptors into `lim.sets`.
 fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Sink) {
-    let spec = lim.sl.spec.clone();
+    let spec = std::mem::take(&mut lim.sl.spec);
     let module = &options.module;
     if !spec.rls.is_empty() {
         lim.warnings.push(
@@ -322,9 +331,9 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
         }
     } else {
         match world
-            .services
-            .iter()
-            .find(|s| s.name == lim.name && s.namespace == lim.namespace)
+            .service_index
+            .get(&(lim.namespace.clone(), lim.name.clone()))
+            .map(|&i| &world.services[i])
         {
             Some(s) if !s.selector.is_empty() => s.selector.clone(),
             Some(_) => {
@@ -362,6 +371,10 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
         .filter(|dr| dr.host == host)
         .flat_map(|dr| dr.subsets.iter())
         .collect();
+    if spec.sets.values().all(|s| s.descriptor.is_empty()) {
+        lim.warnings
+            .push("spec.sets: no descriptors, nothing to generate".into());
+    }
     let mut set_names: Vec<&String> = spec.sets.keys().collect();
     set_names.sort_by_key(|n| (n.as_str() != BASE_SET, n.as_str()));
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
@@ -423,6 +436,7 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
             });
         }
     }
+    lim.sl.spec = spec;
 }
 
 /// Validates and evaluates one descriptor.
@@ -1245,7 +1259,8 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
                     "patch": {"operation": "MERGE", "value": {"typed_per_filter_config": {
                         "envoy.filters.http.ratelimit": {
                             "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty", "value": {}},
+                            // Slime writes `value: {}` here too; Empty has no fields and Envoy rejects it.
+                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty"},
                             "is_optional": true
                         }
                     }}}
@@ -1462,7 +1477,20 @@ fn rls_config_map(
         domain: module.domain.clone(),
         descriptors,
     };
-    let text = serde_norway::to_string(&cfg).expect("RLS config serializes");
+    // Slime's field order (domain first); the YAML 1.1-safe emitter, since the RLS reads it with
+    // a YAML 1.1 parser.
+    let text = yaml::to_yaml_ordered(
+        &serde_json::to_value(&cfg).expect("RLS config serializes"),
+        &[
+            "domain",
+            "key",
+            "value",
+            "rate_limit",
+            "requests_per_unit",
+            "unit",
+            "descriptors",
+        ],
+    );
     base["data"] = json!({"config.yaml": text});
     if let Some(m) = base.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [

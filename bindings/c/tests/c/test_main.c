@@ -25,6 +25,7 @@ int main(void) {
     RUN(codec_on_error_and_heartbeat);
     RUN(codec_dubbo_heartbeat);
     RUN(codec_dubbo_fixture);
+    RUN(codec_thrift);
     RUN(clock_manual);
     RUN(error_handle_null_and_garbage);
     RUN(rate_limiter_config_errors);
