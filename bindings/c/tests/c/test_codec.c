@@ -173,6 +173,8 @@ TEST(codec_decode_redis_request) {
     CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, 3, &consumed, NULL), MESHPLANE_RESULT_NEED_MORE_DATA);
     CHECK_RC(meshplane_codec_decode(c, NULL, 0, &consumed, NULL), MESHPLANE_RESULT_NEED_MORE_DATA);
     CHECK_RC(meshplane_codec_decode(c, NULL, 3, &consumed, NULL), MESHPLANE_RESULT_NULL_PARAMETER);
+    /* a length no buffer can have */
+    CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, (size_t)-1, &consumed, NULL), MESHPLANE_RESULT_INVALID_PARAMETER);
     CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, NULL, NULL), MESHPLANE_RESULT_NULL_PARAMETER);
 
     CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, &consumed, &needed), MESHPLANE_RESULT_OK);
@@ -194,6 +196,7 @@ TEST(codec_decode_redis_request) {
     CHECK(v.len == 4242);
     CHECK_RC(meshplane_codec_header_get(c, LIT("\xc3"), &v), MESHPLANE_RESULT_INVALID_UTF8);
     CHECK_RC(meshplane_codec_header_get(c, NULL, 1, &v), MESHPLANE_RESULT_NULL_PARAMETER);
+    CHECK_RC(meshplane_codec_header_get(c, "key", (size_t)-1, &v), MESHPLANE_RESULT_INVALID_PARAMETER);
     CHECK_RC(meshplane_codec_header_get(c, NULL, 0, &v), MESHPLANE_RESULT_NOT_FOUND);
     CHECK_RC(meshplane_codec_header_get(c, LIT("key"), NULL), MESHPLANE_RESULT_NULL_PARAMETER);
 

@@ -37,6 +37,7 @@ int main(void) {
     RUN(concurrency_limiter_aimd_backs_off);
     RUN(concurrency_limiter_is_thread_safe);
     RUN(translate_renders_envoyfilters);
+    RUN(translate_warnings);
     RUN(translate_with_metrics);
     RUN(translate_errors);
     return RUNNER_EXIT();
