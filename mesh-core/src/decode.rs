@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use kube_core::ObjectMeta;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::Sink;
@@ -57,7 +58,7 @@ pub(crate) fn smart_limiter(doc: &Value, allow_unknown: bool, sink: &mut Sink) -
 /// Name, namespace (default `default`), labels and uid; other metadata is kept as given.
 pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
     let mut meta: ObjectMeta = v
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .and_then(|v| ObjectMeta::deserialize(v).ok())
         .unwrap_or_default();
     if meta.namespace.as_deref().unwrap_or("").is_empty() {
         meta.namespace = Some("default".into());

@@ -76,7 +76,7 @@ pub fn render_values(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut ctx = World::default();
-    let mut limiter_docs: Vec<(usize, &Value)> = Vec::new();
+    let mut limiter_docs: Vec<(String, &Value)> = Vec::new();
     let mut queue: Vec<(usize, &Value)> = docs.iter().enumerate().collect();
     let mut qi = 0;
     while qi < queue.len() {
@@ -93,7 +93,7 @@ pub fn render_values(
         };
         let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         match kind {
-            "SmartLimiter" => limiter_docs.push((i, doc)),
+            "SmartLimiter" => limiter_docs.push((id, doc)),
             "Service" if api == "v1" => ctx.services.push(input::service(doc)),
             "DestinationRule" if api.starts_with("networking.istio.io/") => {
                 ctx.destination_rules.push(input::destination_rule(doc, id))
@@ -122,8 +122,7 @@ pub fn render_values(
     ctx.build_indexes();
     let mut seen: std::collections::HashSet<(String, String)> = Default::default();
     let mut limiters: Vec<Limiter> = Vec::with_capacity(limiter_docs.len());
-    for (i, doc) in limiter_docs {
-        let id = decode::object_id(doc, i);
+    for (id, doc) in limiter_docs {
         let mut local_problems = Vec::new();
         let mut sink = Sink {
             object: id.clone(),
@@ -975,6 +974,44 @@ fn route_targets(target: &Target, gateway: bool) -> Vec<RouteTarget> {
     }]
 }
 
+/// Which kinds of matchers a descriptor uses, without building their Envoy form (see [`uses`]).
+struct Kinds<'a> {
+    query: bool,
+    header: bool,
+    body: bool,
+    source_ip: Option<&'a str>,
+    separate: Option<&'a str>,
+}
+
+/// A matcher's effective source (`useQueryMatch` is the deprecated spelling of QueryMatch).
+fn source_of(m: &Matcher) -> MatchSource {
+    if m.use_query_match && m.match_source == MatchSource::HeadMatch {
+        MatchSource::QueryMatch
+    } else {
+        m.match_source
+    }
+}
+
+fn kinds(w: &Warped) -> Kinds<'_> {
+    let mut k = Kinds {
+        query: false,
+        header: false,
+        body: false,
+        source_ip: None,
+        separate: None,
+    };
+    for m in &w.matches {
+        match source_of(m) {
+            MatchSource::SourceIpMatch => k.source_ip = Some(&m.exact_match),
+            MatchSource::JsonBodyMatch => k.body = true,
+            MatchSource::QueryMatch => k.query = true,
+            MatchSource::HeadMatch if m.present_match_separate => k.separate = Some(&m.name),
+            MatchSource::HeadMatch => k.header = true,
+        }
+    }
+    k
+}
+
 /// The kinds of matchers a descriptor uses, in Slime's fixed order.
 struct Uses {
     query: Vec<Value>,
@@ -993,11 +1030,7 @@ fn uses(w: &Warped) -> Uses {
         separate: None,
     };
     for m in &w.matches {
-        let source = if m.use_query_match && m.match_source == MatchSource::HeadMatch {
-            MatchSource::QueryMatch
-        } else {
-            m.match_source
-        };
+        let source = source_of(m);
         let string_match = || {
             if !m.regex_match.is_empty() {
                 json!({"safe_regex": {"google_re2": {}, "regex": m.regex_match}})
@@ -1121,18 +1154,18 @@ fn local_entries(it: &Item) -> Vec<DescriptorEntry> {
     if it.warped.matches.is_empty() {
         return vec![e("generic_key", &it.value)];
     }
-    let u = uses(&it.warped);
+    let u = kinds(&it.warped);
     let mut out = Vec::new();
-    if !u.query.is_empty() {
+    if u.query {
         out.push(e("query_match", &it.value));
     }
-    if !u.header.is_empty() || u.separate.is_some() {
+    if u.header || u.separate.is_some() {
         out.push(e("header_match", &it.value));
     }
-    if let Some(ip) = &u.source_ip {
+    if let Some(ip) = u.source_ip {
         out.push(e("remote_address", ip));
     }
-    if !u.body.is_empty() {
+    if u.body {
         out.push(e("body_match", &it.value));
     }
     out
@@ -1344,7 +1377,7 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
         for (r, items) in group_routes(local.iter().copied()) {
             let lrl = local_rate_limit(&items);
             let mut value = serde_json::to_value(&lrl).expect("LocalRateLimit serializes");
-            if items.iter().any(|it| !uses(&it.warped).body.is_empty()) {
+            if items.iter().any(|it| kinds(&it.warped).body) {
                 value["bodyMatch"] = Value::Bool(true);
             }
             let typed = obj([
@@ -1475,7 +1508,7 @@ fn global_descriptor(it: &Item) -> RlsDescriptor {
     if it.warped.matches.is_empty() {
         return d("generic_key", v, rl, vec![]);
     }
-    let u = uses(&it.warped);
+    let u = kinds(&it.warped);
     if u.separate.is_some() {
         return d("generic_key", v, None, vec![d(&it.key, "", rl, vec![])]);
     }
@@ -1484,14 +1517,14 @@ fn global_descriptor(it: &Item) -> RlsDescriptor {
             "generic_key",
             v,
             None,
-            vec![d("remote_address", &ip, rl.clone(), vec![])],
+            vec![d("remote_address", ip, rl.clone(), vec![])],
         )
     });
-    let header = (!u.header.is_empty()).then(|| match &ip {
+    let header = u.header.then(|| match &ip {
         Some(ipd) => d("header_match", v, None, vec![ipd.clone()]),
         None => d("header_match", v, rl.clone(), vec![]),
     });
-    if !u.query.is_empty() {
+    if u.query {
         return match (&header, &ip) {
             (Some(h), _) => d("query_match", v, None, vec![h.clone()]),
             (None, Some(i)) => d("query_match", v, None, vec![i.clone()]),

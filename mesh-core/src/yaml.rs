@@ -24,37 +24,47 @@ pub fn emit_documents(values: &[Value]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        emit(v, 0, &mut out);
+        emit(v, 0, &[], &mut out);
+        if i == 0 {
+            // Documents of one render are alike: size the buffer once from the first one
+            // instead of copying a large text at every doubling.
+            out.reserve((out.len() + 4) * (values.len() - 1) * 9 / 8);
+        }
     }
     out
 }
 
 /// One document as YAML.
 pub fn to_yaml(v: &Value) -> String {
-    let mut out = String::new();
-    emit(v, 0, &mut out);
-    out
+    to_yaml_ordered(v, &[])
 }
 
 /// One document as YAML, with the keys listed in `order` first (in that order) in every map.
 pub fn to_yaml_ordered(v: &Value, order: &[&str]) -> String {
-    KEY_ORDER.with(|k| *k.borrow_mut() = order.iter().map(|s| s.to_string()).collect());
-    let out = to_yaml(v);
-    KEY_ORDER.with(|k| k.borrow_mut().clear());
+    let mut out = String::new();
+    emit(v, 0, order, &mut out);
     out
 }
 
-thread_local! {
-    static KEY_ORDER: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+/// Whether `serde_json::Map` iterates in key order (a `BTreeMap`), i.e. serde_json's
+/// `preserve_order` feature is off in this build.
+fn maps_are_sorted() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut m = serde_json::Map::new();
+        m.insert("b".into(), Value::Null);
+        m.insert("a".into(), Value::Null);
+        m.keys().next().is_some_and(|k| k == "a")
+    })
 }
 
 /// Block-style YAML that YAML 1.1 readers (kubectl, go-yaml v2, PyYAML) and YAML 1.2 readers
 /// read back identically: any string that could be read as something else (`yes`, `on`, `1:20`,
 /// `-east`, `@type`, ...) is quoted.
-fn emit(v: &Value, indent: usize, out: &mut String) {
+fn emit(v: &Value, indent: usize, order: &[&str], out: &mut String) {
     match v {
-        Value::Object(m) if !m.is_empty() => emit_map(m, indent, out),
-        Value::Array(a) if !a.is_empty() => emit_seq(a, indent, out),
+        Value::Object(m) if !m.is_empty() => emit_map(m, indent, order, out),
+        Value::Array(a) if !a.is_empty() => emit_seq(a, indent, order, out),
         scalar => {
             emit_scalar(scalar, indent, out);
             out.push('\n');
@@ -71,29 +81,22 @@ fn pad(out: &mut String, mut n: usize) {
     out.push_str(&SPACES[..n]);
 }
 
-fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
-    let ordered = KEY_ORDER.with(|order| {
-        let order = order.borrow();
-        // A BTreeMap-backed Map iterates in key order already: emit straight from it.
-        if order.is_empty() && m.keys().is_sorted() {
-            return None;
-        }
+fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, order: &[&str], out: &mut String) {
+    let ordered = if order.is_empty() && (maps_are_sorted() || m.keys().is_sorted()) {
+        None
+    } else {
         let mut keys: Vec<&String> = m.keys().collect();
-        if order.is_empty() {
-            keys.sort();
-        } else {
-            let rank = |k: &String| order.iter().position(|o| o == k).unwrap_or(order.len());
-            keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
-        }
+        let rank = |k: &String| order.iter().position(|o| o == k).unwrap_or(order.len());
+        keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
         Some(keys)
-    });
+    };
     let mut entry = |i: usize, k: &String, v: &Value| {
         if i > 0 {
             pad(out, indent);
         }
         emit_string(k, out);
         out.push(':');
-        emit_value_after_key(v, indent, out);
+        emit_value_after_key(v, indent, order, out);
     };
     match ordered {
         None => m.iter().enumerate().for_each(|(i, (k, v))| entry(i, k, v)),
@@ -104,17 +107,17 @@ fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String)
     }
 }
 
-fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
+fn emit_value_after_key(v: &Value, indent: usize, order: &[&str], out: &mut String) {
     match v {
         Value::Object(c) if !c.is_empty() => {
             out.push('\n');
             pad(out, indent + 2);
-            emit_map(c, indent + 2, out);
+            emit_map(c, indent + 2, order, out);
         }
         Value::Array(a) if !a.is_empty() => {
             out.push('\n');
             pad(out, indent);
-            emit_seq(a, indent, out);
+            emit_seq(a, indent, order, out);
         }
         scalar => {
             out.push(' ');
@@ -124,15 +127,15 @@ fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
     }
 }
 
-fn emit_seq(a: &[Value], indent: usize, out: &mut String) {
+fn emit_seq(a: &[Value], indent: usize, order: &[&str], out: &mut String) {
     for (i, item) in a.iter().enumerate() {
         if i > 0 {
             pad(out, indent);
         }
         out.push_str("- ");
         match item {
-            Value::Object(m) if !m.is_empty() => emit_map(m, indent + 2, out),
-            Value::Array(inner) if !inner.is_empty() => emit_seq(inner, indent + 2, out),
+            Value::Object(m) if !m.is_empty() => emit_map(m, indent + 2, order, out),
+            Value::Array(inner) if !inner.is_empty() => emit_seq(inner, indent + 2, order, out),
             scalar => {
                 emit_scalar(scalar, indent + 2, out);
                 out.push('\n');
@@ -220,8 +223,8 @@ fn plain_ok(s: &str) -> bool {
         return false;
     }
     if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " _.-/|:[]@(),+=<>".contains(c))
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b" _.-/|:[]@(),+=<>".contains(&c))
     {
         return false;
     }
