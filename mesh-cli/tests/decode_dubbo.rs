@@ -72,7 +72,7 @@ fn responses_print_status_and_status_code() {
         lines,
         [
             json!({"message_type": "response", "request_id": 4, "size": 42, "status": "error",
-            "metadata": {"two_way": false, "status_code": "60"}})
+            "metadata": {"status_code": "60"}})
         ]
     );
 }

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use crate::error::Sink;
 use crate::model::*;
 
-/// Decodes one SmartLimiter document. Problems go to `sink`; the result is `None` only when the
-/// document is unusable as a whole (its spec is then not inspected further).
+/// Decodes one SmartLimiter document, best effort: problems go to `sink` and the fields that
+/// failed keep their defaults.
 pub(crate) fn smart_limiter(doc: &Value, allow_unknown: bool, sink: &mut Sink) -> SmartLimiter {
     let mut d = Decoder {
         allow_unknown,
@@ -153,15 +153,6 @@ struct Decoder<'a, 'b> {
     sink: &'a mut Sink<'b>,
 }
 
-const SPEC_FIELDS: &[&str] = &[
-    "sets",
-    "rls",
-    "workloadSelector",
-    "gateway",
-    "host",
-    "target",
-];
-
 impl Decoder<'_, '_> {
     fn err(&mut self, path: &str, msg: impl Into<String>) {
         self.sink.err(path, msg);
@@ -173,7 +164,7 @@ impl Decoder<'_, '_> {
         }
         for k in obj.map.keys() {
             if !obj.seen.contains(&k.as_str()) {
-                let hint = suggestion(k, &obj)
+                let hint = suggestion(k)
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
                 self.err(
@@ -311,7 +302,6 @@ impl Decoder<'_, '_> {
         if let Some((t, p)) = self.field(&mut obj, &["target"]) {
             spec.target = Some(self.target(t, &p));
         }
-        let _ = SPEC_FIELDS;
         self.finish(obj);
         spec
     }
@@ -460,7 +450,7 @@ impl Decoder<'_, '_> {
 
 /// The known field closest to an unknown one (edit distance ≤ 2, or a case-insensitive match
 /// ignoring `_`).
-fn suggestion(unknown: &str, obj: &Obj<'_>) -> Option<&'static str> {
+fn suggestion(unknown: &str) -> Option<&'static str> {
     const KNOWN: &[&str] = &[
         "apiVersion",
         "kind",
@@ -502,7 +492,6 @@ fn suggestion(unknown: &str, obj: &Obj<'_>) -> Option<&'static str> {
         "port",
         "route",
     ];
-    let _ = obj;
     let norm = |s: &str| s.replace('_', "").to_ascii_lowercase();
     let u = norm(unknown);
     KNOWN.iter().copied().find(|k| norm(k) == u).or_else(|| {

@@ -362,6 +362,10 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
         .filter(|dr| dr.host == host)
         .flat_map(|dr| dr.subsets.iter())
         .collect();
+    if spec.sets.values().all(|s| s.descriptor.is_empty()) {
+        lim.warnings
+            .push("spec.sets: no descriptors, nothing to generate".into());
+    }
     let mut set_names: Vec<&String> = spec.sets.keys().collect();
     set_names.sort_by_key(|n| (n.as_str() != BASE_SET, n.as_str()));
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
@@ -1245,7 +1249,8 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
                     "patch": {"operation": "MERGE", "value": {"typed_per_filter_config": {
                         "envoy.filters.http.ratelimit": {
                             "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty", "value": {}},
+                            // Slime writes `value: {}` here too; Empty has no fields and Envoy rejects it.
+                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty"},
                             "is_optional": true
                         }
                     }}}
@@ -1462,7 +1467,20 @@ fn rls_config_map(
         domain: module.domain.clone(),
         descriptors,
     };
-    let text = serde_norway::to_string(&cfg).expect("RLS config serializes");
+    // Slime's field order (domain first); the YAML 1.1-safe emitter, since the RLS reads it with
+    // a YAML 1.1 parser.
+    let text = yaml::to_yaml_ordered(
+        &serde_json::to_value(&cfg).expect("RLS config serializes"),
+        &[
+            "domain",
+            "key",
+            "value",
+            "rate_limit",
+            "requests_per_unit",
+            "unit",
+            "descriptors",
+        ],
+    );
     base["data"] = json!({"config.yaml": text});
     if let Some(m) = base.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [

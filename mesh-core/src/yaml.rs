@@ -36,6 +36,18 @@ pub fn to_yaml(v: &Value) -> String {
     out
 }
 
+/// One document as YAML, with the keys listed in `order` first (in that order) in every map.
+pub fn to_yaml_ordered(v: &Value, order: &[&str]) -> String {
+    KEY_ORDER.with(|k| *k.borrow_mut() = order.iter().map(|s| s.to_string()).collect());
+    let out = to_yaml(v);
+    KEY_ORDER.with(|k| k.borrow_mut().clear());
+    out
+}
+
+thread_local! {
+    static KEY_ORDER: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Block-style YAML that YAML 1.1 readers (kubectl, go-yaml v2, PyYAML) and YAML 1.2 readers
 /// read back identically: any string that could be read as something else (`yes`, `on`, `1:20`,
 /// `-east`, `@type`, ...) is quoted.
@@ -56,7 +68,15 @@ fn pad(out: &mut String, n: usize) {
 
 fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
     let mut keys: Vec<&String> = m.keys().collect();
-    keys.sort();
+    KEY_ORDER.with(|order| {
+        let order = order.borrow();
+        if order.is_empty() {
+            keys.sort();
+        } else {
+            let rank = |k: &String| order.iter().position(|o| o == k).unwrap_or(order.len());
+            keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+        }
+    });
     for (i, k) in keys.into_iter().enumerate() {
         if i > 0 {
             pad(out, indent);

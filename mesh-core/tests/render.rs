@@ -10,7 +10,7 @@ fn example(name: &str) -> String {
 
 fn sample_metrics() -> RenderOptions {
     RenderOptions {
-        metrics: parse_metrics(&example("metrics.yaml")).unwrap(),
+        metrics: parse_metrics(&example("metrics/reviews-adaptive.yaml")).unwrap(),
         ..RenderOptions::default()
     }
 }

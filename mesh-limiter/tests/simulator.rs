@@ -137,3 +137,25 @@ fn token_bucket_holds_until_the_capacity_halves_then_collapses() {
     assert!(after < 0.05, "after {after}");
     assert!(!r.reconverged);
 }
+
+/// Golden numbers: the model is integer-time with its own RNG and logarithm, so these are the same
+/// on every platform. A change here is a change of the model (update the README table too).
+#[test]
+fn seed_1_is_pinned() {
+    let cfg = SimConfig {
+        duration: Duration::from_secs(4),
+        halve_at: Some(Duration::from_secs(2)),
+        ..at_3x(1)
+    };
+    let r = evaluate(&cfg, &LimiterSpec::by_name("gradient", &cfg).unwrap()).unwrap();
+    let got = (
+        r.arrivals,
+        r.rejected,
+        r.completed_in_slo,
+        r.completed_late,
+        r.refused,
+    );
+    assert_eq!(got, GOLDEN_GRADIENT_4S);
+}
+
+const GOLDEN_GRADIENT_4S: (u64, u64, u64, u64, u64) = (18000, 13985, 4015, 0, 0);

@@ -407,8 +407,9 @@ impl Codec for DubboCodec {
         md.header_size = HEADER_LEN;
         md.body_size = h.body_len;
         md.message_size = h.frame_len();
-        md.set_typed("two_way", TypedValue::Bool(h.is_two_way()));
-        if !h.is_request() {
+        if h.is_request() {
+            md.set_typed("two_way", TypedValue::Bool(h.is_two_way()));
+        } else {
             let status = Status::from_code(h.status).ok_or_else(|| {
                 CodecError::malformed(3, format!("unknown dubbo status code {}", h.status))
             })?;

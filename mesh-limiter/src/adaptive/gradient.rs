@@ -156,6 +156,7 @@ pub struct EnvoyGradient {
     min_rtt: Duration,
     sample_rtt: Duration,
     gradient: f64,
+    headroom: f64,
     samples: Vec<u64>,
     next_update: Duration,
     next_window: Option<Duration>,
@@ -177,6 +178,7 @@ impl EnvoyGradient {
             min_rtt: cfg.fixed_min_rtt.unwrap_or_default(),
             sample_rtt: Duration::ZERO,
             gradient: 1.0,
+            headroom: 0.0,
             samples: Vec::new(),
             next_update: Duration::ZERO,
             next_window: None,
@@ -206,9 +208,14 @@ impl EnvoyGradient {
         self.sample_rtt
     }
 
-    /// The last gradient (0.5..=2).
+    /// The last gradient (0.5..=2; Envoy's `gradient` gauge is this × 1000).
     pub fn gradient(&self) -> f64 {
         self.gradient
+    }
+
+    /// The headroom added by the last update, `√(limit·gradient)` (Envoy's `burst_queue_size`).
+    pub fn headroom(&self) -> f64 {
+        self.headroom
     }
 
     /// The current limit without advancing timers.
@@ -261,6 +268,7 @@ impl EnvoyGradient {
             floor,
             self.cfg.max_concurrency_limit,
         );
+        self.headroom = (self.limit as f64 * g).sqrt();
         self.limit = new;
         self.gradient = g;
         if new == floor {
@@ -388,6 +396,7 @@ mod tests {
         // 25 ms samples: gradient 0.5, 5·0.5 = 2.5 + 1.58 = 4.
         assert_eq!(l.limit(), 4);
         l.with_algorithm(|g| assert_eq!(g.gradient(), 0.5));
+        l.with_algorithm(|g| assert!((g.headroom() - 2.5f64.sqrt()).abs() < 1e-12));
     }
 
     #[test]

@@ -56,6 +56,12 @@ impl Default for BbrConfig {
     }
 }
 
+/// Sentinel's `checkBbr`: with `thread` requests in flight, block iff
+/// `thread > 1 && thread > max_success_qps · min_rt_ms / 1000`.
+pub fn sentinel_check_bbr(thread: u64, max_success_qps: f64, min_rt_ms: f64) -> bool {
+    thread > 1 && thread as f64 > max_success_qps * min_rt_ms / 1000.0
+}
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
     idx: u64,
@@ -303,6 +309,16 @@ mod tests {
         for p in held {
             l.release(p, Outcome::Success, 10 * MS);
         }
+    }
+
+    #[test]
+    fn sentinel_bound() {
+        // 1000 successes/s at 20 ms: 20 may be in flight.
+        assert!(!sentinel_check_bbr(20, 1000.0, 20.0));
+        assert!(sentinel_check_bbr(21, 1000.0, 20.0));
+        // A single request is never blocked.
+        assert!(!sentinel_check_bbr(1, 0.0, 1.0));
+        assert!(sentinel_check_bbr(2, 0.0, 1.0));
     }
 
     #[test]

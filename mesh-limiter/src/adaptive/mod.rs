@@ -41,7 +41,7 @@ mod netflix;
 pub(crate) mod rng;
 
 pub use gradient::{EnvoyGradient, GradientConfig, gradient_step};
-pub use guard::{BbrConfig, BbrGuard, CpuGauge};
+pub use guard::{BbrConfig, BbrGuard, CpuGauge, sentinel_check_bbr};
 pub use netflix::{
     Aimd, AimdConfig, Gradient2, Gradient2Config, Vegas, VegasConfig, Windowed, WindowedConfig,
 };
