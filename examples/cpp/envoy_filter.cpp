@@ -168,7 +168,7 @@ class MeshplaneFilter {
             }
         }
         permits_.clear();
-        if (reset) log_ << "connection closed: " << reset << " outstanding requests reset\n";
+        if (reset) log_ << "connection closed: outstanding requests reset: " << reset << "\n";
         uint32_t limit = 0, in_flight = 0;
         check(meshplane_concurrency_limiter_limit(concurrency_.get(), &limit), "limit");
         check(meshplane_concurrency_limiter_in_flight(concurrency_.get(), &in_flight), "in_flight");
@@ -208,7 +208,10 @@ class MeshplaneFilter {
         meshplane_buffer* out = nullptr;
         check(meshplane_codec_on_error_to_buffer(request_codec_.get(), kind, why.data(), why.size(), &out),
               "on_error");
-        log_ << " -> local reply (" << why << ", " << meshplane_buffer_len(out) << " bytes)\n";
+        if (meshplane_buffer_len(out) == 0)
+            log_ << " -> dropped (" << why << "; a oneway message gets no reply)\n";
+        else
+            log_ << " -> local reply (" << why << ", " << meshplane_buffer_len(out) << " bytes)\n";
         downstream_.add(meshplane_buffer_data(out), meshplane_buffer_len(out));
         meshplane_buffer_free(out);
         local_replies_++;
@@ -421,8 +424,8 @@ std::string run(const std::string& protocol, const std::string& route_key, const
         feed(filter, clock.get(), requests, mode, true, rep + 1 == repeat);
         if (responses.empty() || filter.forwarded() == before) continue;
         if (filter.local_replies() > local_before)
-            log << "(captured responses not replayed: " << filter.local_replies() - local_before
-                << " requests were answered locally)\n";
+            log << "(captured responses not replayed: requests answered locally: "
+                << filter.local_replies() - local_before << ")\n";
         else
             feed(filter, clock.get(), responses, mode, false, false);
     }

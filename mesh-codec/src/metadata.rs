@@ -115,7 +115,8 @@ impl Headers {
         }
         let (k, v) = &mut self.slots[self.len];
         k.clear();
-        k.extend(key.chars().map(|c| c.to_ascii_lowercase()));
+        k.push_str(key);
+        k.make_ascii_lowercase();
         v.clear();
         v.push_str(value);
         self.len += 1;

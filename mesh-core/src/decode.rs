@@ -20,8 +20,9 @@ pub(crate) fn smart_limiter(doc: &Value, allow_unknown: bool, sink: &mut Sink) -
         allow_unknown,
         sink,
     };
-    let root = doc.as_object().cloned().unwrap_or_default();
-    let mut top = Obj::new(&root, "");
+    let empty = Map::new();
+    let root = doc.as_object().unwrap_or(&empty);
+    let mut top = Obj::new(root, "");
     let api_version = top.take(&["apiVersion"]);
     let _ = top.take(&["kind"]);
     let metadata = top.take(&["metadata"]);

@@ -2,7 +2,7 @@
 //! following Slime's generation (`envoy_filters.go`, `envoy_local_limit.go`,
 //! `envoy_global_limit.go`) with its silent failures turned into errors.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use mesh_limiter::envoy_config::{
@@ -119,7 +119,9 @@ pub fn render_values(
         }
     }
 
-    let mut limiters: Vec<Limiter> = Vec::new();
+    ctx.build_indexes();
+    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+    let mut limiters: Vec<Limiter> = Vec::with_capacity(limiter_docs.len());
     for (i, doc) in limiter_docs {
         let id = decode::object_id(doc, i);
         let mut local_problems = Vec::new();
@@ -132,10 +134,8 @@ pub fn render_values(
         if name.is_empty() {
             sink.err("metadata.name", "required");
         }
-        if limiters
-            .iter()
-            .any(|l| l.name == name && Some(&l.namespace) == sl.metadata.namespace.as_ref())
-        {
+        let namespace = sl.metadata.namespace.clone().unwrap_or_default();
+        if !name.is_empty() && !seen.insert((namespace, name.clone())) {
             sink.err("", "the same SmartLimiter is given twice");
         }
         let mut lim = Limiter {
@@ -145,7 +145,11 @@ pub fn render_values(
                 .clone()
                 .unwrap_or_else(|| "default".into()),
             name,
-            doc: doc.clone(),
+            doc: if options.include_status {
+                doc.clone()
+            } else {
+                Value::Null
+            },
             sl,
             sets: Vec::new(),
             warnings: Vec::new(),
@@ -203,6 +207,44 @@ struct World {
     destination_rules: Vec<DestinationRuleInfo>,
     service_entries: Vec<ServiceEntryInfo>,
     rls_config_map: Option<(String, Value)>,
+    /// (namespace, name) → first Service with that name.
+    service_index: HashMap<(String, String), usize>,
+    /// FQDN → first Service with that host.
+    service_by_host: HashMap<String, usize>,
+    /// Host → first ServiceEntry (with a selector) listing it.
+    entry_by_host: HashMap<String, usize>,
+    /// Host → the DestinationRules for it, in input order.
+    rules_by_host: HashMap<String, Vec<usize>>,
+}
+
+impl World {
+    /// Indexes the inputs once, so that each limiter's lookups cost O(1) rather than a scan of
+    /// every input (which made rendering quadratic in the number of objects). First match wins,
+    /// as with a scan in input order.
+    fn build_indexes(&mut self) {
+        for (i, s) in self.services.iter().enumerate() {
+            self.service_index
+                .entry((s.namespace.clone(), s.name.clone()))
+                .or_insert(i);
+            self.service_by_host
+                .entry(input::fqdn(&s.name, &s.namespace))
+                .or_insert(i);
+        }
+        for (i, se) in self.service_entries.iter().enumerate() {
+            if se.selector.is_empty() {
+                continue;
+            }
+            for h in &se.hosts {
+                self.entry_by_host.entry(h.clone()).or_insert(i);
+            }
+        }
+        for (i, dr) in self.destination_rules.iter().enumerate() {
+            self.rules_by_host
+                .entry(dr.host.clone())
+                .or_default()
+                .push(i);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -255,7 +297,7 @@ const SIDECAR_OUTBOUND: &str = "SIDECAR_OUTBOUND";
 
 /// Validates a limiter and evaluates its descriptors into `lim.sets`.
 fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Sink) {
-    let spec = lim.sl.spec.clone();
+    let spec = std::mem::take(&mut lim.sl.spec);
     let module = &options.module;
     if !spec.rls.is_empty() {
         lim.warnings.push(
@@ -290,15 +332,13 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
     } else if !spec.host.is_empty() {
         let host = input::fqdn(&spec.host, &lim.namespace);
         let from_service = world
-            .services
-            .iter()
-            .find(|s| input::fqdn(&s.name, &s.namespace) == host)
-            .map(|s| s.selector.clone());
+            .service_by_host
+            .get(&host)
+            .map(|&i| world.services[i].selector.clone());
         let from_entry = world
-            .service_entries
-            .iter()
-            .find(|se| se.hosts.contains(&host) && !se.selector.is_empty())
-            .map(|se| se.selector.clone());
+            .entry_by_host
+            .get(&host)
+            .map(|&i| world.service_entries[i].selector.clone());
         match from_service.or(from_entry) {
             Some(s) if !s.is_empty() => s
                 .into_iter()
@@ -322,9 +362,9 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
         }
     } else {
         match world
-            .services
-            .iter()
-            .find(|s| s.name == lim.name && s.namespace == lim.namespace)
+            .service_index
+            .get(&(lim.namespace.clone(), lim.name.clone()))
+            .map(|&i| &world.services[i])
         {
             Some(s) if !s.selector.is_empty() => s.selector.clone(),
             Some(_) => {
@@ -357,10 +397,11 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
         input::fqdn(&spec.host, &lim.namespace)
     };
     let subsets: Vec<&input::Subset> = world
-        .destination_rules
-        .iter()
-        .filter(|dr| dr.host == host)
-        .flat_map(|dr| dr.subsets.iter())
+        .rules_by_host
+        .get(&host)
+        .into_iter()
+        .flatten()
+        .flat_map(|&i| world.destination_rules[i].subsets.iter())
         .collect();
     if spec.sets.values().all(|s| s.descriptor.is_empty()) {
         lim.warnings
@@ -427,6 +468,7 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
             });
         }
     }
+    lim.sl.spec = spec;
 }
 
 /// Validates and evaluates one descriptor.
@@ -979,11 +1021,15 @@ fn uses(w: &Warped) -> Uses {
                 } else {
                     json!({"safe_regex": {"google_re2": {}, "regex": m.regex_match}})
                 };
-                u.body.push(json!({"name": m.name, "string_match": sm}));
+                u.body.push(obj([
+                    ("name", m.name.as_str().into()),
+                    ("string_match", sm),
+                ]));
             }
-            MatchSource::QueryMatch => u
-                .query
-                .push(json!({"name": m.name, "string_match": string_match()})),
+            MatchSource::QueryMatch => u.query.push(obj([
+                ("name", m.name.as_str().into()),
+                ("string_match", string_match()),
+            ])),
             MatchSource::HeadMatch if m.present_match_separate => u.separate = Some(m.name.clone()),
             MatchSource::HeadMatch => {
                 let mut h = serde_json::Map::new();
@@ -1020,31 +1066,45 @@ fn route_actions(it: &Item) -> Option<Vec<Value>> {
         return None;
     }
     let v = &it.value;
+    let generic_key = || json!({"generic_key": {"descriptor_value": v}});
     if it.warped.matches.is_empty() {
-        return Some(vec![json!({"generic_key": {"descriptor_value": v}})]);
+        return Some(vec![generic_key()]);
     }
     let u = uses(&it.warped);
     if let Some(name) = u.separate {
         return Some(vec![
-            json!({"generic_key": {"descriptor_value": v}}),
+            generic_key(),
             json!({"request_headers": {"header_name": name, "descriptor_key": it.key}}),
         ]);
     }
+    let with_value = |kind: &str, list: &str, entries: Vec<Value>| {
+        obj([(
+            kind,
+            obj([
+                ("descriptor_value", v.as_str().into()),
+                (list, Value::Array(entries)),
+            ]),
+        )])
+    };
     let mut actions = Vec::new();
     if !u.query.is_empty() {
-        actions.push(json!({"query_parameter_value_match": {"descriptor_value": v, "query_parameters": u.query}}));
+        actions.push(with_value(
+            "query_parameter_value_match",
+            "query_parameters",
+            u.query,
+        ));
     }
     if !u.header.is_empty() {
-        actions.push(json!({"header_value_match": {"descriptor_value": v, "headers": u.header}}));
+        actions.push(with_value("header_value_match", "headers", u.header));
     }
     if u.source_ip.is_some() {
         if it.global {
-            actions.push(json!({"generic_key": {"descriptor_value": v}}));
+            actions.push(generic_key());
         }
         actions.push(json!({"remote_address": {}}));
     }
     if !u.body.is_empty() {
-        actions.push(json!({"body_value_match": {"descriptor_value": v, "bodies": u.body}}));
+        actions.push(with_value("body_value_match", "bodies", u.body));
     }
     Some(actions)
 }
@@ -1081,28 +1141,35 @@ fn local_entries(it: &Item) -> Vec<DescriptorEntry> {
 fn route_match(r: &RouteTarget, module: &ModuleConfig) -> Value {
     let mut vhost = serde_json::Map::new();
     if !r.vhost.is_empty() {
-        vhost.insert("name".into(), json!(r.vhost));
+        vhost.insert("name".into(), r.vhost.as_str().into());
     }
     if !r.route.is_empty() {
-        vhost.insert("route".into(), json!({"name": r.route}));
+        vhost.insert("route".into(), obj([("name", r.route.as_str().into())]));
     }
-    let mut m = json!({"context": r.context, "routeConfiguration": {"vhost": vhost}});
-    if let Some(pv) = &module.proxy_version {
-        m["proxy"] = json!({"proxyVersion": pv});
-    }
-    m
+    let route_configuration = obj([("vhost", Value::Object(vhost))]);
+    with_proxy(
+        obj([
+            ("context", r.context.into()),
+            ("routeConfiguration", route_configuration),
+        ]),
+        module,
+    )
 }
 
 fn filter_match(context: &str, module: &ModuleConfig) -> Value {
-    let mut m = json!({
+    let m = json!({
         "context": context,
         "listener": {"filterChain": {"filter": {
             "name": "envoy.filters.network.http_connection_manager",
             "subFilter": {"name": "envoy.filters.http.router"}
         }}}
     });
+    with_proxy(m, module)
+}
+
+fn with_proxy(mut m: Value, module: &ModuleConfig) -> Value {
     if let Some(pv) = &module.proxy_version {
-        m["proxy"] = json!({"proxyVersion": pv});
+        m["proxy"] = obj([("proxyVersion", pv.as_str().into())]);
     }
     m
 }
@@ -1196,21 +1263,18 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
         let rate_limits: Vec<Value> = items
             .iter()
             .filter_map(|it| route_actions(it))
-            .map(|actions| json!({"actions": actions}))
+            .map(|actions| obj([("actions", Value::Array(actions))]))
             .collect();
         if rate_limits.is_empty() {
             continue;
         }
+        let rate_limits = obj([("rate_limits", Value::Array(rate_limits))]);
         let (apply_to, value) = if r.route.is_empty() {
-            ("VIRTUAL_HOST", json!({"rate_limits": rate_limits}))
+            ("VIRTUAL_HOST", rate_limits)
         } else {
-            ("HTTP_ROUTE", json!({"route": {"rate_limits": rate_limits}}))
+            ("HTTP_ROUTE", obj([("route", rate_limits)]))
         };
-        patches.push(json!({
-            "applyTo": apply_to,
-            "match": route_match(&r, module),
-            "patch": {"operation": "MERGE", "value": value}
-        }));
+        patches.push(patch(apply_to, route_match(&r, module), "MERGE", value));
     }
     let global: Vec<&Item> = set.items.iter().filter(|i| i.global).collect();
     let local: Vec<&Item> = set.items.iter().filter(|i| !i.global).collect();
@@ -1218,24 +1282,26 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
     if !global.is_empty() && !module.disable_global_rate_limit {
         if !module.disable_insert_global_rate_limit {
             for ctx in contexts(global.iter().copied()) {
-                patches.push(json!({
-                    "applyTo": "HTTP_FILTER",
-                    "match": filter_match(ctx, module),
-                    "patch": {"operation": "INSERT_BEFORE", "value": {
-                        "name": "envoy.filters.http.ratelimit",
-                        "typed_config": {
-                            "@type": TYPED_STRUCT,
-                            "type_url": RATE_LIMIT_URL,
-                            "value": {
-                                "domain": module.domain,
-                                "rate_limit_service": {
-                                    "grpcService": {"envoyGrpc": {"clusterName": module.rls_cluster()}},
-                                    "transportApiVersion": "V3"
-                                }
+                let value = json!({
+                    "name": "envoy.filters.http.ratelimit",
+                    "typed_config": {
+                        "@type": TYPED_STRUCT,
+                        "type_url": RATE_LIMIT_URL,
+                        "value": {
+                            "domain": module.domain,
+                            "rate_limit_service": {
+                                "grpcService": {"envoyGrpc": {"clusterName": module.rls_cluster()}},
+                                "transportApiVersion": "V3"
                             }
                         }
-                    }}
-                }));
+                    }
+                });
+                patches.push(patch(
+                    "HTTP_FILTER",
+                    filter_match(ctx, module),
+                    "INSERT_BEFORE",
+                    value,
+                ));
             }
         }
         if module.enable_ratelimit_placeholder_in_route {
@@ -1243,18 +1309,15 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
                 if r.route.is_empty() {
                     continue;
                 }
-                patches.push(json!({
-                    "applyTo": "HTTP_ROUTE",
-                    "match": route_match(&r, module),
-                    "patch": {"operation": "MERGE", "value": {"typed_per_filter_config": {
-                        "envoy.filters.http.ratelimit": {
-                            "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                            // Slime writes `value: {}` here too; Empty has no fields and Envoy rejects it.
-                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty"},
-                            "is_optional": true
-                        }
-                    }}}
-                }));
+                let value = json!({"typed_per_filter_config": {
+                    "envoy.filters.http.ratelimit": {
+                        "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                        // Slime writes `value: {}` here too; Empty has no fields and Envoy rejects it.
+                        "config": {"@type": "type.googleapis.com/google.protobuf.Empty"},
+                        "is_optional": true
+                    }
+                }});
+                patches.push(patch("HTTP_ROUTE", route_match(&r, module), "MERGE", value));
             }
         }
     }
@@ -1262,37 +1325,43 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
     if !local.is_empty() {
         if !module.disable_insert_local_rate_limit {
             for ctx in contexts(local.iter().copied()) {
-                patches.push(json!({
-                    "applyTo": "HTTP_FILTER",
-                    "match": filter_match(ctx, module),
-                    "patch": {"operation": "INSERT_BEFORE", "value": {
-                        "name": "envoy.filters.http.local_ratelimit",
-                        "typed_config": {
-                            "@type": TYPED_STRUCT,
-                            "type_url": LOCAL_RATE_LIMIT_URL,
-                            "value": {"statPrefix": STAT_PREFIX}
-                        }
-                    }}
-                }));
+                let value = json!({
+                    "name": "envoy.filters.http.local_ratelimit",
+                    "typed_config": {
+                        "@type": TYPED_STRUCT,
+                        "type_url": LOCAL_RATE_LIMIT_URL,
+                        "value": {"statPrefix": STAT_PREFIX}
+                    }
+                });
+                patches.push(patch(
+                    "HTTP_FILTER",
+                    filter_match(ctx, module),
+                    "INSERT_BEFORE",
+                    value,
+                ));
             }
         }
         for (r, items) in group_routes(local.iter().copied()) {
             let lrl = local_rate_limit(&items);
             let mut value = serde_json::to_value(&lrl).expect("LocalRateLimit serializes");
             if items.iter().any(|it| !uses(&it.warped).body.is_empty()) {
-                value["bodyMatch"] = json!(true);
+                value["bodyMatch"] = Value::Bool(true);
             }
-            patches.push(json!({
-                "applyTo": if r.route.is_empty() { "VIRTUAL_HOST" } else { "HTTP_ROUTE" },
-                "match": route_match(&r, module),
-                "patch": {"operation": "MERGE", "value": {"typed_per_filter_config": {
-                    "envoy.filters.http.local_ratelimit": {
-                        "@type": TYPED_STRUCT,
-                        "type_url": LOCAL_RATE_LIMIT_URL,
-                        "value": value
-                    }
-                }}}
-            }));
+            let typed = obj([
+                ("@type", TYPED_STRUCT.into()),
+                ("type_url", LOCAL_RATE_LIMIT_URL.into()),
+                ("value", value),
+            ]);
+            let value = obj([(
+                "typed_per_filter_config",
+                obj([("envoy.filters.http.local_ratelimit", typed)]),
+            )]);
+            let apply_to = if r.route.is_empty() {
+                "VIRTUAL_HOST"
+            } else {
+                "HTTP_ROUTE"
+            };
+            patches.push(patch(apply_to, route_match(&r, module), "MERGE", value));
         }
     }
     let name = if set.name == BASE_SET {
@@ -1300,7 +1369,9 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
     } else {
         format!("{}.{}.{}.ratelimit", lim.name, lim.namespace, set.name)
     };
-    let mut metadata = json!({"name": name, "namespace": lim.namespace});
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), name.into());
+    metadata.insert("namespace".into(), lim.namespace.as_str().into());
     if let Some(rev) = lim
         .sl
         .metadata
@@ -1308,28 +1379,50 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
         .as_ref()
         .and_then(|l| l.get("istio.io/rev"))
     {
-        metadata["labels"] = json!({"istio.io/rev": rev});
+        metadata.insert("labels".into(), json!({"istio.io/rev": rev}));
     }
     if let Some(uid) = lim.sl.metadata.uid.as_ref().filter(|u| !u.is_empty()) {
-        metadata["ownerReferences"] = json!([{
-            "apiVersion": "microservice.slime.io/v1alpha2",
-            "kind": "SmartLimiter",
-            "name": lim.name,
-            "uid": uid,
-            "controller": true,
-            "blockOwnerDeletion": true
-        }]);
+        metadata.insert(
+            "ownerReferences".into(),
+            json!([{
+                "apiVersion": "microservice.slime.io/v1alpha2",
+                "kind": "SmartLimiter",
+                "name": lim.name,
+                "uid": uid,
+                "controller": true,
+                "blockOwnerDeletion": true
+            }]),
+        );
     }
-    let mut spec = json!({"configPatches": patches});
+    let mut spec = serde_json::Map::new();
+    spec.insert("configPatches".into(), Value::Array(patches));
     if !set.selector.is_empty() {
-        spec["workloadSelector"] = json!({"labels": set.selector});
+        spec.insert("workloadSelector".into(), json!({"labels": set.selector}));
     }
-    json!({
-        "apiVersion": "networking.istio.io/v1alpha3",
-        "kind": "EnvoyFilter",
-        "metadata": metadata,
-        "spec": spec
-    })
+    obj([
+        ("apiVersion", "networking.istio.io/v1alpha3".into()),
+        ("kind", "EnvoyFilter".into()),
+        ("metadata", Value::Object(metadata)),
+        ("spec", Value::Object(spec)),
+    ])
+}
+
+/// One EnvoyFilter config patch.
+fn patch(apply_to: &str, match_: Value, operation: &str, value: Value) -> Value {
+    obj([
+        ("applyTo", apply_to.into()),
+        ("match", match_),
+        (
+            "patch",
+            obj([("operation", operation.into()), ("value", value)]),
+        ),
+    ])
+}
+
+/// A JSON object from owned fields. `json!` serializes (deep-copies) every interpolated
+/// `Value`, so output built from parts uses this to move them instead.
+fn obj<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 /// envoyproxy/ratelimit config descriptor (`key`, `value`, `rate_limit`, `descriptors`).
@@ -1513,14 +1606,14 @@ fn warped_status(w: &Warped) -> Value {
         action["strategy"] = json!(w.strategy);
     }
     if !w.headers_to_add.is_empty() {
-        action["headersToAdd"] = json!(
+        action["headersToAdd"] = Value::Array(
             w.headers_to_add
                 .iter()
                 .map(|h| json!({"key": h.key, "value": h.value}))
-                .collect::<Vec<_>>()
+                .collect(),
         );
     }
-    let mut out = json!({"action": action});
+    let mut out = obj([("action", action)]);
     if !w.matches.is_empty() {
         let ms: Vec<Value> = w
             .matches
@@ -1569,7 +1662,13 @@ fn with_status(lim: &Limiter, material: &BTreeMap<String, String>) -> Value {
     for set in &lim.sets {
         rl.insert(
             set.name.clone(),
-            json!({"descriptor": set.items.iter().map(|it| warped_status(&it.warped)).collect::<Vec<_>>()}),
+            obj([(
+                "descriptor",
+                set.items
+                    .iter()
+                    .map(|it| warped_status(&it.warped))
+                    .collect(),
+            )]),
         );
     }
     let mut status = serde_json::Map::new();

@@ -62,28 +62,45 @@ fn emit(v: &Value, indent: usize, out: &mut String) {
     }
 }
 
-fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
+    }
+    out.push_str(&SPACES[..n]);
 }
 
 fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
-    let mut keys: Vec<&String> = m.keys().collect();
-    KEY_ORDER.with(|order| {
+    let ordered = KEY_ORDER.with(|order| {
         let order = order.borrow();
+        // A BTreeMap-backed Map iterates in key order already: emit straight from it.
+        if order.is_empty() && m.keys().is_sorted() {
+            return None;
+        }
+        let mut keys: Vec<&String> = m.keys().collect();
         if order.is_empty() {
             keys.sort();
         } else {
             let rank = |k: &String| order.iter().position(|o| o == k).unwrap_or(order.len());
             keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
         }
+        Some(keys)
     });
-    for (i, k) in keys.into_iter().enumerate() {
+    let mut entry = |i: usize, k: &String, v: &Value| {
         if i > 0 {
             pad(out, indent);
         }
         emit_string(k, out);
         out.push(':');
-        emit_value_after_key(&m[k], indent, out);
+        emit_value_after_key(v, indent, out);
+    };
+    match ordered {
+        None => m.iter().enumerate().for_each(|(i, (k, v))| entry(i, k, v)),
+        Some(keys) => keys
+            .into_iter()
+            .enumerate()
+            .for_each(|(i, k)| entry(i, k, &m[k])),
     }
 }
 
@@ -128,7 +145,10 @@ fn emit_scalar(v: &Value, indent: usize, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => {
+            use std::fmt::Write;
+            write!(out, "{n}").expect("writing to a String cannot fail")
+        }
         Value::String(s) => {
             if s.contains('\n') && literal_ok(s) {
                 emit_literal(s, indent, out)
@@ -208,7 +228,7 @@ fn plain_ok(s: &str) -> bool {
     const SPECIAL: &[&str] = &[
         "y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf",
     ];
-    !SPECIAL.contains(&s.to_ascii_lowercase().as_str())
+    !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 #[cfg(test)]
