@@ -68,15 +68,12 @@ pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
 
 /// `namespace/name` of a document, as used to prefix problems.
 pub(crate) fn object_id(doc: &Value, index: usize) -> String {
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let meta = |field: &str| doc.get("metadata").and_then(|m| m.get(field));
+    let name = meta("name").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() {
         return format!("document {}", index + 1);
     }
-    let ns = doc
-        .pointer("/metadata/namespace")
+    let ns = meta("namespace")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .unwrap_or("default");
@@ -120,6 +117,9 @@ impl<'v> Obj<'v> {
     }
 
     fn both_spellings(&self, names: &[&str]) -> Option<String> {
+        let given = |n: &str| self.map.get(n).is_some_and(|v| !v.is_null());
+        // Common case first: at most one spelling given, nothing to report.
+        names.iter().filter(|n| given(n)).nth(1)?;
         let present: Vec<&str> = names
             .iter()
             .copied()
