@@ -145,7 +145,7 @@ fn join(path: &str, key: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (path.is_empty(), simple) {
         (true, true) => key.to_string(),
-        (false, true) => format!("{path}.{key}"),
+        (false, true) => [path, ".", key].concat(),
         (_, false) => format!("{path}[{key:?}]"),
     }
 }

@@ -592,22 +592,22 @@ fn descriptor(
             Duration::ZERO
         }
         Some(fi) => {
-            let fp = format!("{path}.action.fill_interval");
+            let fp = || format!("{path}.action.fill_interval");
             if fi.seconds < 0 || !(0..=999_999_999).contains(&fi.nanos) {
-                sink.err(&fp, "seconds must be >= 0 and nanos within 0..=999999999");
+                sink.err(fp(), "seconds must be >= 0 and nanos within 0..=999999999");
                 Duration::ZERO
             } else {
                 let dur = Duration::new(fi.seconds as u64, fi.nanos as u32);
                 if global {
                     if !matches!(fi.seconds, 1 | 60 | 3600 | 86400) || fi.nanos != 0 {
                         sink.err(
-                            &fp,
+                            fp(),
                             "global limits need exactly 1, 60, 3600 or 86400 seconds (SECOND, MINUTE, HOUR, DAY) and no nanos",
                         );
                     }
                 } else if dur < Duration::from_millis(50) {
                     sink.err(
-                        &fp,
+                        fp(),
                         "must be at least 50ms (Envoy's local_ratelimit fill timer minimum)",
                     );
                 }
@@ -1455,7 +1455,12 @@ fn patch(apply_to: &str, match_: Value, operation: &str, value: Value) -> Value 
 /// A JSON object from owned fields. `json!` serializes (deep-copies) every interpolated
 /// `Value`, so output built from parts uses this to move them instead.
 fn obj<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    // Inserting one by one: collecting would buffer and sort the few fields first.
+    let mut m = serde_json::Map::new();
+    for (k, v) in fields {
+        m.insert(k.to_owned(), v);
+    }
+    Value::Object(m)
 }
 
 /// envoyproxy/ratelimit config descriptor (`key`, `value`, `rate_limit`, `descriptors`).

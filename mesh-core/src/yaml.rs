@@ -204,6 +204,23 @@ fn emit_string(s: &str, out: &mut String) {
     }
 }
 
+/// The bytes a plain scalar may contain: ASCII letters, digits and ` _.-/|:[]@(),+=<>`.
+const PLAIN_SAFE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let punct = b" _.-/|:[]@(),+=<>";
+    let mut i = 0;
+    while i < punct.len() {
+        t[punct[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Whether a string can be written unquoted and still read back as the same string by both
 /// YAML 1.1 and YAML 1.2 parsers.
 fn plain_ok(s: &str) -> bool {
@@ -219,13 +236,11 @@ fn plain_ok(s: &str) -> bool {
     if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || digit_ok) {
         return false;
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    // (` #` needs `#`, which the character check below rejects anyway.)
+    if s.ends_with([' ', ':']) || s.as_bytes().windows(2).any(|w| w == b": ") {
         return false;
     }
-    if !s
-        .bytes()
-        .all(|c| c.is_ascii_alphanumeric() || b" _.-/|:[]@(),+=<>".contains(&c))
-    {
+    if !s.bytes().all(|c| PLAIN_SAFE[usize::from(c)]) {
         return false;
     }
     const SPECIAL: &[&str] = &[
