@@ -168,18 +168,28 @@ pub fn render_values(
     }
 
     limiters.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    let mut out = Vec::new();
-    let mut global_descriptors = Vec::new();
-    for lim in &limiters {
-        for set in &lim.sets {
-            out.push(envoy_filter(lim, set, &options.module));
-            for item in set.items.iter().filter(|it| it.global) {
-                global_descriptors.push(global_descriptor(item));
+    // Each limiter's objects depend on it alone: large renders build them on two threads.
+    let build = |limiters: &[Limiter]| {
+        let mut out = Vec::new();
+        let mut global_descriptors = Vec::new();
+        for lim in limiters {
+            for set in &lim.sets {
+                out.push(envoy_filter(lim, set, &options.module));
+                for item in set.items.iter().filter(|it| it.global) {
+                    global_descriptors.push(global_descriptor(item));
+                }
+            }
+            if options.include_status {
+                out.push(with_status(lim, &options.metrics));
             }
         }
-        if options.include_status {
-            out.push(with_status(lim, &options.metrics));
-        }
+        (out, global_descriptors)
+    };
+    let mut out = Vec::new();
+    let mut global_descriptors = Vec::new();
+    for (o, g) in yaml::in_halves(&limiters, 1000, build) {
+        out.extend(o);
+        global_descriptors.extend(g);
     }
     let configmap_needed = !global_descriptors.is_empty() || ctx.rls_config_map.is_some();
     if configmap_needed && !options.module.disable_global_rate_limit {
@@ -1725,6 +1735,37 @@ fn with_status(lim: &Limiter, material: &BTreeMap<String, String>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_renders_match_one_limiter_at_a_time() {
+        let one = |i: usize| {
+            let strategy = if i % 4 == 3 { "global" } else { "single" };
+            format!(
+                "---\napiVersion: microservice.slime.io/v1alpha2\nkind: SmartLimiter\nmetadata: {{name: s{i:04}, namespace: default}}\nspec:\n  sets:\n    _base:\n      descriptor:\n      - action: {{quota: \"{q}\", fill_interval: {{seconds: 60}}, strategy: {strategy}}}\n        condition: \"true\"\n        match: [{{name: x-user, exact_match: \"u{i}\"}}]\n        target: {{port: 9080}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i:04}, namespace: default}}\nspec: {{selector: {{app: s{i}}}}}\n",
+                q = i + 1
+            )
+        };
+        let n = 1200;
+        // Given in reverse, so that the output order comes from sorting.
+        let text: String = (0..n).rev().map(one).collect();
+        let options = RenderOptions::default();
+        let all = render_documents(&text, &options).unwrap();
+        let filters: Vec<&Value> = all
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "EnvoyFilter")
+            .collect();
+        assert_eq!(filters.len(), n);
+        for (i, f) in filters.iter().enumerate() {
+            let single = render_documents(&one(i), &options).unwrap();
+            assert_eq!(**f, single.objects[0], "limiter {i}");
+        }
+        let cm = all.objects.last().unwrap();
+        assert_eq!(cm["kind"], "ConfigMap");
+        let config = cm["data"]["config.yaml"].as_str().unwrap();
+        assert_eq!(config.matches("requests_per_unit").count(), n / 4);
+        assert_eq!(all.yaml, yaml::emit_documents(&all.objects));
+    }
 
     #[test]
     fn owners_are_parsed_exactly() {
