@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 
 use kube_core::ObjectMeta;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::Sink;
@@ -57,7 +58,7 @@ pub(crate) fn smart_limiter(doc: &Value, allow_unknown: bool, sink: &mut Sink) -
 /// Name, namespace (default `default`), labels and uid; other metadata is kept as given.
 pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
     let mut meta: ObjectMeta = v
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .and_then(|v| ObjectMeta::deserialize(v).ok())
         .unwrap_or_default();
     if meta.namespace.as_deref().unwrap_or("").is_empty() {
         meta.namespace = Some("default".into());
@@ -67,15 +68,12 @@ pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
 
 /// `namespace/name` of a document, as used to prefix problems.
 pub(crate) fn object_id(doc: &Value, index: usize) -> String {
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let meta = |field: &str| doc.get("metadata").and_then(|m| m.get(field));
+    let name = meta("name").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() {
         return format!("document {}", index + 1);
     }
-    let ns = doc
-        .pointer("/metadata/namespace")
+    let ns = meta("namespace")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .unwrap_or("default");
@@ -119,6 +117,9 @@ impl<'v> Obj<'v> {
     }
 
     fn both_spellings(&self, names: &[&str]) -> Option<String> {
+        let given = |n: &str| self.map.get(n).is_some_and(|v| !v.is_null());
+        // Common case first: at most one spelling given, nothing to report.
+        names.iter().filter(|n| given(n)).nth(1)?;
         let present: Vec<&str> = names
             .iter()
             .copied()
@@ -144,7 +145,7 @@ fn join(path: &str, key: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (path.is_empty(), simple) {
         (true, true) => key.to_string(),
-        (false, true) => format!("{path}.{key}"),
+        (false, true) => [path, ".", key].concat(),
         (_, false) => format!("{path}[{key:?}]"),
     }
 }

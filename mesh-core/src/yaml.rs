@@ -24,37 +24,47 @@ pub fn emit_documents(values: &[Value]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        emit(v, 0, &mut out);
+        emit(v, 0, &[], &mut out);
+        if i == 0 {
+            // Documents of one render are alike: size the buffer once from the first one
+            // instead of copying a large text at every doubling.
+            out.reserve((out.len() + 4) * (values.len() - 1) * 9 / 8);
+        }
     }
     out
 }
 
 /// One document as YAML.
 pub fn to_yaml(v: &Value) -> String {
-    let mut out = String::new();
-    emit(v, 0, &mut out);
-    out
+    to_yaml_ordered(v, &[])
 }
 
 /// One document as YAML, with the keys listed in `order` first (in that order) in every map.
 pub fn to_yaml_ordered(v: &Value, order: &[&str]) -> String {
-    KEY_ORDER.with(|k| *k.borrow_mut() = order.iter().map(|s| s.to_string()).collect());
-    let out = to_yaml(v);
-    KEY_ORDER.with(|k| k.borrow_mut().clear());
+    let mut out = String::new();
+    emit(v, 0, order, &mut out);
     out
 }
 
-thread_local! {
-    static KEY_ORDER: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+/// Whether `serde_json::Map` iterates in key order (a `BTreeMap`), i.e. serde_json's
+/// `preserve_order` feature is off in this build.
+fn maps_are_sorted() -> bool {
+    static SORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SORTED.get_or_init(|| {
+        let mut m = serde_json::Map::new();
+        m.insert("b".into(), Value::Null);
+        m.insert("a".into(), Value::Null);
+        m.keys().next().is_some_and(|k| k == "a")
+    })
 }
 
 /// Block-style YAML that YAML 1.1 readers (kubectl, go-yaml v2, PyYAML) and YAML 1.2 readers
 /// read back identically: any string that could be read as something else (`yes`, `on`, `1:20`,
 /// `-east`, `@type`, ...) is quoted.
-fn emit(v: &Value, indent: usize, out: &mut String) {
+fn emit(v: &Value, indent: usize, order: &[&str], out: &mut String) {
     match v {
-        Value::Object(m) if !m.is_empty() => emit_map(m, indent, out),
-        Value::Array(a) if !a.is_empty() => emit_seq(a, indent, out),
+        Value::Object(m) if !m.is_empty() => emit_map(m, indent, order, out),
+        Value::Array(a) if !a.is_empty() => emit_seq(a, indent, order, out),
         scalar => {
             emit_scalar(scalar, indent, out);
             out.push('\n');
@@ -62,45 +72,52 @@ fn emit(v: &Value, indent: usize, out: &mut String) {
     }
 }
 
-fn pad(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+fn pad(out: &mut String, mut n: usize) {
+    const SPACES: &str = "                                ";
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
+    }
+    out.push_str(&SPACES[..n]);
 }
 
-fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
-    let mut keys: Vec<&String> = m.keys().collect();
-    KEY_ORDER.with(|order| {
-        let order = order.borrow();
-        if order.is_empty() {
-            // BTreeMap keys come sorted already; only an insertion-ordered map needs sorting.
-            if !keys.is_sorted() {
-                keys.sort();
-            }
-        } else {
-            let rank = |k: &String| order.iter().position(|o| o == k).unwrap_or(order.len());
-            keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
-        }
-    });
-    for (i, k) in keys.into_iter().enumerate() {
+fn emit_map(m: &serde_json::Map<String, Value>, indent: usize, order: &[&str], out: &mut String) {
+    let ordered = if order.is_empty() && (maps_are_sorted() || m.keys().is_sorted()) {
+        None
+    } else {
+        let mut keys: Vec<&String> = m.keys().collect();
+        let rank = |k: &String| order.iter().position(|o| o == k).unwrap_or(order.len());
+        keys.sort_by(|a, b| rank(a).cmp(&rank(b)).then(a.cmp(b)));
+        Some(keys)
+    };
+    let mut entry = |i: usize, k: &String, v: &Value| {
         if i > 0 {
             pad(out, indent);
         }
         emit_string(k, out);
         out.push(':');
-        emit_value_after_key(&m[k], indent, out);
+        emit_value_after_key(v, indent, order, out);
+    };
+    match ordered {
+        None => m.iter().enumerate().for_each(|(i, (k, v))| entry(i, k, v)),
+        Some(keys) => keys
+            .into_iter()
+            .enumerate()
+            .for_each(|(i, k)| entry(i, k, &m[k])),
     }
 }
 
-fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
+fn emit_value_after_key(v: &Value, indent: usize, order: &[&str], out: &mut String) {
     match v {
         Value::Object(c) if !c.is_empty() => {
             out.push('\n');
             pad(out, indent + 2);
-            emit_map(c, indent + 2, out);
+            emit_map(c, indent + 2, order, out);
         }
         Value::Array(a) if !a.is_empty() => {
             out.push('\n');
             pad(out, indent);
-            emit_seq(a, indent, out);
+            emit_seq(a, indent, order, out);
         }
         scalar => {
             out.push(' ');
@@ -110,15 +127,15 @@ fn emit_value_after_key(v: &Value, indent: usize, out: &mut String) {
     }
 }
 
-fn emit_seq(a: &[Value], indent: usize, out: &mut String) {
+fn emit_seq(a: &[Value], indent: usize, order: &[&str], out: &mut String) {
     for (i, item) in a.iter().enumerate() {
         if i > 0 {
             pad(out, indent);
         }
         out.push_str("- ");
         match item {
-            Value::Object(m) if !m.is_empty() => emit_map(m, indent + 2, out),
-            Value::Array(inner) if !inner.is_empty() => emit_seq(inner, indent + 2, out),
+            Value::Object(m) if !m.is_empty() => emit_map(m, indent + 2, order, out),
+            Value::Array(inner) if !inner.is_empty() => emit_seq(inner, indent + 2, order, out),
             scalar => {
                 emit_scalar(scalar, indent + 2, out);
                 out.push('\n');
@@ -131,7 +148,10 @@ fn emit_scalar(v: &Value, indent: usize, out: &mut String) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => {
+            use std::fmt::Write;
+            write!(out, "{n}").expect("writing to a String cannot fail")
+        }
         Value::String(s) => {
             if s.contains('\n') && literal_ok(s) {
                 emit_literal(s, indent, out)
@@ -184,6 +204,23 @@ fn emit_string(s: &str, out: &mut String) {
     }
 }
 
+/// The bytes a plain scalar may contain: ASCII letters, digits and ` _.-/|:[]@(),+=<>`.
+const PLAIN_SAFE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let punct = b" _.-/|:[]@(),+=<>";
+    let mut i = 0;
+    while i < punct.len() {
+        t[punct[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Whether a string can be written unquoted and still read back as the same string by both
 /// YAML 1.1 and YAML 1.2 parsers.
 fn plain_ok(s: &str) -> bool {
@@ -199,19 +236,17 @@ fn plain_ok(s: &str) -> bool {
     if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || digit_ok) {
         return false;
     }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+    // (` #` needs `#`, which the character check below rejects anyway.)
+    if s.ends_with([' ', ':']) || s.as_bytes().windows(2).any(|w| w == b": ") {
         return false;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " _.-/|:[]@(),+=<>".contains(c))
-    {
+    if !s.bytes().all(|c| PLAIN_SAFE[usize::from(c)]) {
         return false;
     }
     const SPECIAL: &[&str] = &[
         "y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf",
     ];
-    !SPECIAL.contains(&s.to_ascii_lowercase().as_str())
+    !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 #[cfg(test)]

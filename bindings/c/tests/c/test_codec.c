@@ -288,6 +288,43 @@ TEST(codec_decode_errors) {
             meshplane_codec_free(c);
         }
     }
+    /* limits: too many elements, too deep */
+    {
+        meshplane_limits lim = meshplane_limits_default();
+        static const char many[] = "*5\r\n$1\r\na\r\n";
+        static const char deep[] = "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n";
+        lim.max_elements = 2;
+        lim.max_depth = 2;
+        c = NULL;
+        CHECK_RC(meshplane_codec_new(LIT("redis"), MESHPLANE_DIRECTION_REQUEST, &lim, &c), MESHPLANE_RESULT_OK);
+        if (c) {
+            CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)many, sizeof many - 1, &consumed, NULL), MESHPLANE_RESULT_CODEC_TOO_MANY_ELEMENTS);
+            CHECK_RC(meshplane_codec_error_offset(c, &off), MESHPLANE_RESULT_OK);
+            CHECK(off == 0);
+            meshplane_codec_free(c);
+        }
+        c = NULL;
+        CHECK_RC(meshplane_codec_new(LIT("redis"), MESHPLANE_DIRECTION_RESPONSE, &lim, &c), MESHPLANE_RESULT_OK);
+        if (c) {
+            CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)deep, sizeof deep - 1, &consumed, NULL), MESHPLANE_RESULT_CODEC_DEPTH_EXCEEDED);
+            CHECK_RC(meshplane_codec_error_offset(c, &off), MESHPLANE_RESULT_OK);
+            CHECK(off > 0 && off < sizeof deep - 1);
+            meshplane_codec_free(c);
+        }
+    }
+    /* a valid message the codec does not handle: Dubbo with a non-hessian2 serialization (id 3) */
+    {
+        static const uint8_t java[] = {0xda, 0xbb, 0xc3, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 'N'};
+        c = new_codec("dubbo", MESHPLANE_DIRECTION_REQUEST);
+        if (c) {
+            CHECK_RC(meshplane_codec_decode(c, java, sizeof java, &consumed, NULL), MESHPLANE_RESULT_CODEC_UNSUPPORTED);
+            CHECK_RC(meshplane_codec_error_message(c, &msg), MESHPLANE_RESULT_OK);
+            CHECK(msg.len > 0);
+            meshplane_codec_free(c);
+        } else {
+            CHECK(0);
+        }
+    }
     /* garbage bytes of every value never crash: each decode is OK, NEED_MORE_DATA or a codec error */
     {
         unsigned seed = 12345;
