@@ -120,48 +120,31 @@ pub fn render_values(
     }
 
     ctx.build_indexes();
+    // Limiters are decoded and planned independently (two threads for large renders); the
+    // duplicate check, which needs them all, runs after, in input order.
+    let planned = yaml::in_halves(&limiter_docs, 1000, |docs| {
+        docs.iter()
+            .map(|(id, doc)| plan_limiter(id, doc, &ctx, options))
+            .collect::<Vec<_>>()
+    });
     let mut seen: std::collections::HashSet<(String, String)> = Default::default();
     let mut limiters: Vec<Limiter> = Vec::with_capacity(limiter_docs.len());
-    for (id, doc) in limiter_docs {
-        let mut local_problems = Vec::new();
-        let mut sink = Sink {
-            object: id.clone(),
-            out: &mut local_problems,
-        };
-        let sl = decode::smart_limiter(doc, options.allow_unknown_fields, &mut sink);
-        let name = sl.metadata.name.clone().unwrap_or_default();
-        if name.is_empty() {
-            sink.err("metadata.name", "required");
+    for (p, (id, _)) in planned.into_iter().flatten().zip(&limiter_docs) {
+        let mut local_problems = p.problems;
+        if let Some(key) = p.key
+            && !seen.insert(key)
+        {
+            let mut dup = Vec::new();
+            Sink {
+                object: id.clone(),
+                out: &mut dup,
+            }
+            .err("", "the same SmartLimiter is given twice");
+            local_problems.splice(p.duplicate_at..p.duplicate_at, dup);
         }
-        let namespace = sl.metadata.namespace.clone().unwrap_or_default();
-        if !name.is_empty() && !seen.insert((namespace, name.clone())) {
-            sink.err("", "the same SmartLimiter is given twice");
-        }
-        let mut lim = Limiter {
-            namespace: sl
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-            name,
-            doc: if options.include_status {
-                doc.clone()
-            } else {
-                Value::Null
-            },
-            sl,
-            sets: Vec::new(),
-            warnings: Vec::new(),
-        };
-        // Plan even after decode problems, so that every problem is reported at once.
-        let mut sink = Sink {
-            object: id.clone(),
-            out: &mut local_problems,
-        };
-        plan(&mut lim, &ctx, options, &mut sink);
-        warnings.extend(lim.warnings.iter().map(|w| format!("{id}: {w}")));
+        warnings.extend(p.lim.warnings.iter().map(|w| format!("{id}: {w}")));
         problems.extend(local_problems);
-        limiters.push(lim);
+        limiters.push(p.lim);
     }
     if !problems.is_empty() {
         return Err(RenderErrors(problems));
@@ -208,6 +191,60 @@ pub fn render_values(
         }
     }
     Ok((out, warnings))
+}
+
+/// One limiter decoded and planned, with its problems.
+struct Planned {
+    lim: Limiter,
+    problems: Vec<Problem>,
+    /// `(namespace, name)` for the duplicate check (None without a name).
+    key: Option<(String, String)>,
+    /// Where in `problems` a duplicate report belongs (after the decode problems).
+    duplicate_at: usize,
+}
+
+fn plan_limiter(id: &str, doc: &Value, ctx: &World, options: &RenderOptions) -> Planned {
+    let mut local_problems = Vec::new();
+    let mut sink = Sink {
+        object: id.to_string(),
+        out: &mut local_problems,
+    };
+    let sl = decode::smart_limiter(doc, options.allow_unknown_fields, &mut sink);
+    let name = sl.metadata.name.clone().unwrap_or_default();
+    if name.is_empty() {
+        sink.err("metadata.name", "required");
+    }
+    let namespace = sl.metadata.namespace.clone().unwrap_or_default();
+    let key = (!name.is_empty()).then(|| (namespace, name.clone()));
+    let duplicate_at = local_problems.len();
+    let mut lim = Limiter {
+        namespace: sl
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        name,
+        doc: if options.include_status {
+            doc.clone()
+        } else {
+            Value::Null
+        },
+        sl,
+        sets: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // Plan even after decode problems, so that every problem is reported at once.
+    let mut sink = Sink {
+        object: id.to_string(),
+        out: &mut local_problems,
+    };
+    plan(&mut lim, ctx, options, &mut sink);
+    Planned {
+        lim,
+        problems: local_problems,
+        key,
+        duplicate_at,
+    }
 }
 
 #[derive(Debug, Default)]
@@ -1765,6 +1802,13 @@ mod tests {
         let config = cm["data"]["config.yaml"].as_str().unwrap();
         assert_eq!(config.matches("requests_per_unit").count(), n / 4);
         assert_eq!(all.yaml, yaml::emit_documents(&all.objects));
+        // A duplicate across the halves is found once.
+        let errs = render_documents(&(one(5) + &text), &options).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs}");
+        assert_eq!(
+            errs.to_string(),
+            "default/s0005: the same SmartLimiter is given twice"
+        );
     }
 
     #[test]
