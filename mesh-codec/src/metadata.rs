@@ -157,7 +157,8 @@ impl Headers {
     fn position(&self, key: &str) -> Option<usize> {
         self.slots[..self.len]
             .iter()
-            .position(|(k, _)| k.eq_ignore_ascii_case(key))
+            // Stored keys are lower-case: an exact match (one memcmp) is the common case.
+            .position(|(k, _)| k == key || k.eq_ignore_ascii_case(key))
     }
 }
 

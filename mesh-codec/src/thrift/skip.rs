@@ -133,6 +133,8 @@ pub(crate) fn binary_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) 
                 return binary_value(buf, pos, t, depth, cx); // reports the error
             }
             pos += fixed + slen;
+        } else if t == 12 {
+            pos = binary_struct(buf, pos, depth + 1, cx)?; // what `binary_value` does for 12
         } else {
             pos = binary_value(buf, pos, t, depth, cx)?;
         }
@@ -201,7 +203,7 @@ fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
     }
 }
 
-/// A variable-size container element: strings inline, the rest by call.
+/// A variable-size container element: strings inline, structs directly, the rest by call.
 #[inline(always)]
 fn binary_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
     if t == 11
@@ -211,6 +213,9 @@ fn binary_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> 
         if n <= cx.limits.max_frame_size.min(i32::MAX as usize) {
             return Ok(p + 4 + n);
         }
+    }
+    if t == 12 {
+        return binary_struct(buf, p, depth + 1, cx); // what `binary_value` does for 12
     }
     binary_value(buf, p, t, depth, cx)
 }
@@ -293,7 +298,7 @@ pub(crate) fn compact_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx)
             5 => skip_varint(buf, pos, 5, cx)?,
             6 => skip_varint(buf, pos, 10, cx)?,
             7 => pos + 8,
-            _ => compact_value(buf, pos, t, depth, cx)?,
+            _ => compact_elem(buf, pos, t, depth, cx)?,
         };
     }
 }
@@ -331,7 +336,7 @@ fn compact_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usi
                 _ => {}
             }
             for _ in 0..n {
-                p = compact_value(buf, p, et, depth + 1, cx)?;
+                p = compact_elem(buf, p, et, depth + 1, cx)?;
             }
             Ok(p)
         }
@@ -348,14 +353,28 @@ fn compact_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usi
             check_c_elem(pos, kt, cx)?;
             check_c_elem(pos, vt, cx)?;
             for _ in 0..n {
-                p = compact_value(buf, p, kt, depth + 1, cx)?;
-                p = compact_value(buf, p, vt, depth + 1, cx)?;
+                p = compact_elem(buf, p, kt, depth + 1, cx)?;
+                p = compact_elem(buf, p, vt, depth + 1, cx)?;
             }
             Ok(p)
         }
         _ => Err(cx.err(pos, |o| {
             CodecError::malformed(o, format!("unknown compact type {t}"))
         })),
+    }
+}
+
+/// `compact_value` with strings and structs handled without its dispatch (same results).
+#[inline(always)]
+fn compact_elem(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
+    match t {
+        8 => {
+            let (n, p) = varint32(buf, pos, cx)?;
+            let n = cx.len(buf, pos, n)?;
+            Ok(p + n)
+        }
+        12 => compact_struct(buf, pos, depth + 1, cx),
+        _ => compact_value(buf, pos, t, depth, cx),
     }
 }
 
