@@ -114,9 +114,12 @@ impl Headers {
             self.slots.push((String::new(), String::new()));
         }
         let (k, v) = &mut self.slots[self.len];
-        k.clear();
-        k.push_str(key);
-        k.make_ascii_lowercase();
+        // A reused slot often already holds this (lower-case) key: keep it.
+        if k != key {
+            k.clear();
+            k.push_str(key);
+            k.make_ascii_lowercase();
+        }
         v.clear();
         v.push_str(value);
         self.len += 1;
