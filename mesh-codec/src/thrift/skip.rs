@@ -364,7 +364,7 @@ fn compact_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usi
     }
 }
 
-/// `compact_value` with strings and structs handled without its dispatch (same results).
+/// `compact_value` with strings, structs, i32 and i64 handled without its dispatch (same results).
 #[inline(always)]
 fn compact_elem(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
     match t {
@@ -374,6 +374,8 @@ fn compact_elem(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
             Ok(p + n)
         }
         12 => compact_struct(buf, pos, depth + 1, cx),
+        5 => skip_varint(buf, pos, 5, cx),
+        6 => skip_varint(buf, pos, 10, cx),
         _ => compact_value(buf, pos, t, depth, cx),
     }
 }
