@@ -2,12 +2,16 @@
 """Prints criterion results as a table, with each peer's time as a ratio of Meshplane's.
 
 Reads target/criterion/<group>/<function>[/<parameter>]/new/estimates.json (mean point estimate).
-Within a group, functions named `meshplane` are compared with every other function that has the
-same parameter: ratio = peer time / meshplane time (> 1 means Meshplane is faster).
+Within a group, the function named `meshplane` is compared with every other function that has the
+same parameter: ratio = other time / meshplane time (> 1 means Meshplane is faster). Functions
+named `meshplane_*` (and `c_api`) are variants of ours (another clock, another API) and are labelled as such.
 """
 import json
 import pathlib
 import sys
+
+# Our own functions under other names (the C API over the same Rust code).
+OWN = {"c_api"}
 
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "target/criterion")
 rows = {}
@@ -38,6 +42,8 @@ for group in sorted(rows):
         for name in sorted(funcs, key=lambda n: (n != "meshplane", n)):
             t = funcs[name]
             ratio = ""
-            if ours and name != "meshplane":
+            if ours and name != "meshplane" and (name.startswith("meshplane") or name in OWN):
+                ratio = f"{t / ours:.2f}x  (a Meshplane variant)"
+            elif ours and name != "meshplane":
                 ratio = f"{t / ours:.2f}x  (Meshplane {'faster' if t > ours else 'slower'})"
             print(f"{group:<28} {param:<18} {name:<16} {fmt(t):>12}  {ratio}")

@@ -2,12 +2,12 @@
 # Installs the C library built by cargo into PREFIX: lib/libmeshplane.{a,so}, include/meshplane.h
 # and lib/pkgconfig/meshplane.pc (generated for PREFIX).
 #
-#   bindings/c/install.sh PREFIX [TARGET_DIR]     # TARGET_DIR defaults to target/debug
+#   bindings/c/install.sh PREFIX [TARGET_DIR]   # default: $CARGO_TARGET_DIR/debug or target/debug
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 prefix=${1:?usage: install.sh PREFIX [TARGET_DIR]}
-target=${2:-$root/target/debug}
+target=${2:-${CARGO_TARGET_DIR:-$root/target}/debug}
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -1)

@@ -6,7 +6,8 @@
 // routes by one metadata key, asks the local rate limiter (Envoy LocalRateLimit JSON, one
 // descriptor per route) and the adaptive concurrency limiter, then forwards the message
 // (re-encoded, with a mutation when the route says so) or answers locally with on_error.
-// Heartbeats are answered locally. Responses from upstream release the concurrency permits.
+// Heartbeats are answered locally. Responses from upstream release the concurrency permits;
+// closing the connection resets the requests still waiting.
 //
 //   envoy_filter PROTOCOL ROUTE_KEY REPEAT REQUESTS.bin [RESPONSES.bin|-] [MUTATION_KEY=VALUE]
 //
@@ -97,7 +98,7 @@ class MeshplaneFilter {
         }
         rate_limiter_.reset(rl);
         static const char algo[] = "gradient2";
-        static const char cfg[] = R"({"initial_limit": 4, "min_limit": 2, "max_concurrency": 8})";
+        static const char cfg[] = R"({"initial_limit": 32, "min_limit": 4, "max_concurrency": 64})";
         meshplane_concurrency_limiter* cl = nullptr;
         check(meshplane_concurrency_limiter_new(algo, sizeof algo - 1, cfg, sizeof cfg - 1, clock, &cl, nullptr),
               "concurrency_limiter_new");
@@ -153,8 +154,21 @@ class MeshplaneFilter {
     }
 
     size_t forwarded() const { return forwarded_; }
+    size_t local_replies() const { return local_replies_; }
 
+    // Connection closed (Envoy: onEvent(RemoteClose)): requests still waiting for upstream are
+    // reset; their permits go back without a latency sample.
     void finish() {
+        size_t reset = 0;
+        for (auto& p : permits_) {
+            for (uint64_t permit : p.second) {
+                check(meshplane_concurrency_limiter_release(concurrency_.get(), permit, MESHPLANE_OUTCOME_IGNORED, 0),
+                      "release");
+                reset++;
+            }
+        }
+        permits_.clear();
+        if (reset) log_ << "connection closed: outstanding requests reset: " << reset << "\n";
         uint32_t limit = 0, in_flight = 0;
         check(meshplane_concurrency_limiter_limit(concurrency_.get(), &limit), "limit");
         check(meshplane_concurrency_limiter_in_flight(concurrency_.get(), &in_flight), "in_flight");
@@ -194,9 +208,13 @@ class MeshplaneFilter {
         meshplane_buffer* out = nullptr;
         check(meshplane_codec_on_error_to_buffer(request_codec_.get(), kind, why.data(), why.size(), &out),
               "on_error");
-        log_ << " -> local reply (" << why << ", " << meshplane_buffer_len(out) << " bytes)\n";
+        if (meshplane_buffer_len(out) == 0)
+            log_ << " -> dropped (" << why << "; a oneway message gets no reply)\n";
+        else
+            log_ << " -> local reply (" << why << ", " << meshplane_buffer_len(out) << " bytes)\n";
         downstream_.add(meshplane_buffer_data(out), meshplane_buffer_len(out));
         meshplane_buffer_free(out);
+        local_replies_++;
     }
 
     void onRequest(size_t size) {
@@ -224,12 +242,12 @@ class MeshplaneFilter {
 
         meshplane_str value{};
         meshplane_result rc = meshplane_codec_header_get(codec, route_key_.data(), route_key_.size(), &value);
-        auto route = rc == MESHPLANE_RESULT_OK ? routes_.find(std::string(view(value))) : routes_.end();
-        if (route == routes_.end()) {
-            reply_locally(MESHPLANE_LOCAL_ERROR_ROUTE_NOT_FOUND, "no route for " + route_key_);
+        if (rc != MESHPLANE_RESULT_OK) {
+            reply_locally(MESHPLANE_LOCAL_ERROR_ROUTE_NOT_FOUND, "no " + route_key_ + " to route by");
             return;
         }
-        const Route& r = route->second;
+        auto route = routes_.find(std::string(view(value)));
+        const Route& r = route != routes_.end() ? route->second : default_route_;
 
         // Local rate limit: one descriptor {route: <cluster>}.
         meshplane_kv entry{"route", 5, r.cluster.data(), r.cluster.size()};
@@ -303,8 +321,9 @@ class MeshplaneFilter {
     ConcurrencyLimiter concurrency_;
     std::string route_key_;
     std::map<std::string, Route> routes_;
+    Route default_route_{"default", {}};
     std::map<uint64_t, std::vector<uint64_t>> permits_;
-    size_t forwarded_ = 0;
+    size_t forwarded_ = 0, local_replies_ = 0;
     Buffer request_buf_, response_buf_, upstream_, downstream_;
     size_t requests_offset_ = 0;
     std::ostream& log_;
@@ -337,34 +356,32 @@ std::vector<std::string> chunks(const std::string& bytes, int mode) {
 
 // Routes and the rate limit config used for every protocol: the first value of the route key
 // seen in the capture goes to cluster "backend" (limited to 2 requests per minute by a
-// descriptor), a second distinct value to "other" (only the default bucket); anything else has
-// no route.
+// descriptor), any other value to cluster "default" (only the default bucket); a message
+// without the route key gets a route-not-found local reply.
 struct Config {
     std::map<std::string, Route> routes;
     std::string rate_limit_json;
 };
 
 Config config_for(const std::string& protocol, const std::string& requests, const std::string& route_key) {
-    // Discover the route key's values in the capture (first two distinct), so the same program
-    // serves any capture.
+    // Discover the route key's first value in the capture, so the same program serves any
+    // capture.
     Codec c = make_codec(protocol, MESHPLANE_DIRECTION_REQUEST);
     std::vector<std::string> values;
     size_t off = 0;
-    while (off < requests.size() && values.size() < 2) {
+    while (off < requests.size() && values.empty()) {
         size_t consumed = 0;
         meshplane_result rc = meshplane_codec_decode(
             c.get(), reinterpret_cast<const uint8_t*>(requests.data()) + off, requests.size() - off, &consumed, nullptr);
         if (rc != MESHPLANE_RESULT_OK) break;
         meshplane_str v{};
         if (meshplane_codec_header_get(c.get(), route_key.data(), route_key.size(), &v) == MESHPLANE_RESULT_OK) {
-            std::string s(view(v));
-            if (values.empty() || values[0] != s) values.push_back(s);
+            values.push_back(std::string(view(v)));
         }
         off += consumed;
     }
     Config cfg;
     if (!values.empty()) cfg.routes[values[0]] = Route{"backend", {}};
-    if (values.size() > 1) cfg.routes[values[1]] = Route{"other", {}};
     cfg.rate_limit_json = R"({"stat_prefix": "meshplane_example",
         "token_bucket": {"max_tokens": 1000, "tokens_per_fill": 1000, "fill_interval": "1s"},
         "enable_x_ratelimit_headers": "DRAFT_VERSION_03",
@@ -387,7 +404,8 @@ void feed(MeshplaneFilter& filter, meshplane_clock* clock, const std::string& by
 }
 
 // One connection: the request capture is sent `repeat` times; after each, when the filter
-// forwarded something, the upstream answers with the response capture.
+// forwarded every request of it, the upstream answers with the response capture (when some were
+// answered locally, the captured responses no longer match what upstream would send).
 std::string run(const std::string& protocol, const std::string& route_key, const Config& cfg,
                 const std::string& requests, const std::string& responses, int mode, int repeat,
                 const std::map<std::string, std::vector<std::pair<std::string, std::string>>>& mutations) {
@@ -402,9 +420,13 @@ std::string run(const std::string& protocol, const std::string& route_key, const
     }
     MeshplaneFilter filter(protocol, route_key, routes, clock.get(), cfg.rate_limit_json, log);
     for (int rep = 0; rep < repeat; rep++) {
-        size_t before = filter.forwarded();
+        size_t before = filter.forwarded(), local_before = filter.local_replies();
         feed(filter, clock.get(), requests, mode, true, rep + 1 == repeat);
-        if (filter.forwarded() > before && !responses.empty())
+        if (responses.empty() || filter.forwarded() == before) continue;
+        if (filter.local_replies() > local_before)
+            log << "(captured responses not replayed: requests answered locally: "
+                << filter.local_replies() - local_before << ")\n";
+        else
             feed(filter, clock.get(), responses, mode, false, false);
     }
     filter.finish();

@@ -43,7 +43,7 @@ pub struct SimulateArgs {
     /// Client deadline (ms); default 10 × the mean service time.
     #[arg(long)]
     slo_ms: Option<f64>,
-    /// Static limit for `--limiter static` (default: the slot count).
+    /// Static limit for `--limiter static` (default: capacity × unloaded p99, see the docs).
     #[arg(long)]
     static_limit: Option<u32>,
 }

@@ -42,7 +42,7 @@ fn render_reads_stdin_and_metrics_and_prints_status() {
             "render",
             "--status",
             "--metrics",
-            "examples/crds/metrics.yaml",
+            "examples/crds/metrics/reviews-adaptive.yaml",
             "-",
         ])
         .write_stdin(input)
@@ -160,7 +160,7 @@ fn validate_prints_nothing_on_success() {
         .args([
             "validate",
             "--metrics",
-            "examples/crds/metrics.yaml",
+            "examples/crds/metrics/reviews-adaptive.yaml",
             "examples/crds/reviews-adaptive.yaml",
         ])
         .output()

@@ -78,6 +78,28 @@ fn no_limiter_collapses_and_output_is_deterministic() {
 }
 
 #[test]
+fn static_limit_does_not_reconverge_after_the_halving() {
+    let v = simulate(&[
+        "--limiter",
+        "static",
+        "--load",
+        "3.0",
+        "--seed",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(v["reconverged"], false, "{v}");
+    assert!(num(&v, "limit_before_halving") > 40.0, "{v}");
+    assert!(
+        num(&v, "peak_p99_after_halving_ms") > 2.0 * num(&v, "unloaded_p99_ms"),
+        "{v}"
+    );
+    // An explicit limit overrides the operator sizing.
+    let oracle = simulate(&["--limiter", "static", "--static-limit", "20", "--json"]);
+    assert_eq!(num(&oracle, "limit_at_end"), 20.0, "{oracle}");
+}
+
+#[test]
 fn plot_writes_an_svg() {
     let dir = std::env::temp_dir().join(format!("meshctl-sim-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

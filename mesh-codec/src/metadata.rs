@@ -114,8 +114,12 @@ impl Headers {
             self.slots.push((String::new(), String::new()));
         }
         let (k, v) = &mut self.slots[self.len];
-        k.clear();
-        k.extend(key.chars().map(|c| c.to_ascii_lowercase()));
+        // A reused slot often already holds this (lower-case) key: keep it.
+        if k != key {
+            k.clear();
+            k.push_str(key);
+            k.make_ascii_lowercase();
+        }
         v.clear();
         v.push_str(value);
         self.len += 1;
@@ -156,7 +160,8 @@ impl Headers {
     fn position(&self, key: &str) -> Option<usize> {
         self.slots[..self.len]
             .iter()
-            .position(|(k, _)| k.eq_ignore_ascii_case(key))
+            // Stored keys are lower-case: an exact match (one memcmp) is the common case.
+            .position(|(k, _)| k == key || k.eq_ignore_ascii_case(key))
     }
 }
 

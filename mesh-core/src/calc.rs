@@ -426,6 +426,9 @@ mod tests {
             ("-5", -5),
             ("2&1", 0),
             ("1&1", 1),
+            // Equal levels group right only while descending: climbing back up passes over them.
+            ("1>0+0-0>1", 0),
+            ("10-2-3*1", 11),
         ];
         for (expr, want) in vectors {
             assert_eq!(calculate(expr), Ok(*want), "{expr}");
@@ -527,5 +530,83 @@ mod tests {
         assert_eq!(calculate("5."), Ok(5));
         assert_eq!(calculate(".5"), Ok(0));
         assert_eq!(calculate(&"1+".repeat(2000)), Ok(2000));
+    }
+
+    /// A conventional left-associative precedence parser over well-formed expressions: the
+    /// baseline the right-grouping warning compares against must agree with it everywhere.
+    fn reference(tokens: &[String], pos: &mut usize, min_level: i64) -> i64 {
+        let level = |t: &str| match t {
+            "*" | "/" => 3,
+            "+" | "-" => 2,
+            ">" | "<" => 1,
+            "|" | "&" => 0,
+            _ => -1,
+        };
+        let mut lhs = if tokens[*pos] == "(" {
+            *pos += 1;
+            let v = reference(tokens, pos, 0);
+            *pos += 1; // ')'
+            v
+        } else {
+            let v = tokens[*pos].parse().unwrap();
+            *pos += 1;
+            v
+        };
+        while *pos < tokens.len() && level(&tokens[*pos]) >= min_level {
+            let op = tokens[*pos].clone();
+            *pos += 1;
+            let rhs = reference(tokens, pos, level(&op) + 1);
+            lhs = apply(op.as_bytes()[0], lhs, rhs);
+        }
+        lhs
+    }
+
+    fn expr_tokens() -> impl proptest::strategy::Strategy<Value = Vec<String>> {
+        use proptest::prelude::*;
+        let leaf = (0i64..1000).prop_map(|n| vec![n.to_string()]);
+        leaf.prop_recursive(6, 40, 2, |inner| {
+            prop_oneof![
+                (
+                    inner.clone(),
+                    prop::sample::select(vec!["+", "-", "*", "/", ">", "<", "|", "&"]),
+                    inner.clone()
+                )
+                    .prop_map(|(mut l, op, r)| {
+                        l.push(op.to_string());
+                        l.extend(r);
+                        l
+                    }),
+                inner.prop_map(|e| {
+                    let mut v = vec!["(".to_string()];
+                    v.extend(e);
+                    v.push(")".to_string());
+                    v
+                }),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn conventional_baseline_matches_a_precedence_parser(tokens in expr_tokens()) {
+            let text: String = tokens.concat();
+            let want = reference(&tokens, &mut 0, 0);
+            proptest::prop_assert_eq!(calculate_with(&text, Assoc::Left), Ok(want), "{}", text);
+            // Slime's own grouping differs only where a warning says so.
+            let slime = eval_quota(&text, &Material::new()).unwrap();
+            proptest::prop_assert_eq!(slime.warnings.is_empty(), slime.value == want, "{}", text);
+        }
+
+        #[test]
+        fn calculate_never_panics(s in "[0-9.()+*/<>|& -]{0,64}") {
+            let _ = calculate(&s);
+            let _ = eval_quota(&s, &Material::new());
+        }
+
+        #[test]
+        fn templates_never_panic(s in "[{}._a-z0-9 +-]{0,40}") {
+            let m: Material = [("_base.pod".to_string(), "3".to_string())].into_iter().collect();
+            let _ = eval_quota(&s, &m);
+        }
     }
 }

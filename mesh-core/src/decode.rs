@@ -8,20 +8,22 @@
 use std::collections::BTreeMap;
 
 use kube_core::ObjectMeta;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::Sink;
 use crate::model::*;
 
-/// Decodes one SmartLimiter document. Problems go to `sink`; the result is `None` only when the
-/// document is unusable as a whole (its spec is then not inspected further).
+/// Decodes one SmartLimiter document, best effort: problems go to `sink` and the fields that
+/// failed keep their defaults.
 pub(crate) fn smart_limiter(doc: &Value, allow_unknown: bool, sink: &mut Sink) -> SmartLimiter {
     let mut d = Decoder {
         allow_unknown,
         sink,
     };
-    let root = doc.as_object().cloned().unwrap_or_default();
-    let mut top = Obj::new(&root, "");
+    let empty = Map::new();
+    let root = doc.as_object().unwrap_or(&empty);
+    let mut top = Obj::new(root, "");
     let api_version = top.take(&["apiVersion"]);
     let _ = top.take(&["kind"]);
     let metadata = top.take(&["metadata"]);
@@ -56,7 +58,7 @@ pub(crate) fn smart_limiter(doc: &Value, allow_unknown: bool, sink: &mut Sink) -
 /// Name, namespace (default `default`), labels and uid; other metadata is kept as given.
 pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
     let mut meta: ObjectMeta = v
-        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .and_then(|v| ObjectMeta::deserialize(v).ok())
         .unwrap_or_default();
     if meta.namespace.as_deref().unwrap_or("").is_empty() {
         meta.namespace = Some("default".into());
@@ -66,15 +68,12 @@ pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
 
 /// `namespace/name` of a document, as used to prefix problems.
 pub(crate) fn object_id(doc: &Value, index: usize) -> String {
-    let name = doc
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("");
+    let meta = |field: &str| doc.get("metadata").and_then(|m| m.get(field));
+    let name = meta("name").and_then(Value::as_str).unwrap_or("");
     if name.is_empty() {
         return format!("document {}", index + 1);
     }
-    let ns = doc
-        .pointer("/metadata/namespace")
+    let ns = meta("namespace")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .unwrap_or("default");
@@ -118,6 +117,9 @@ impl<'v> Obj<'v> {
     }
 
     fn both_spellings(&self, names: &[&str]) -> Option<String> {
+        let given = |n: &str| self.map.get(n).is_some_and(|v| !v.is_null());
+        // Common case first: at most one spelling given, nothing to report.
+        names.iter().filter(|n| given(n)).nth(1)?;
         let present: Vec<&str> = names
             .iter()
             .copied()
@@ -143,7 +145,7 @@ fn join(path: &str, key: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     match (path.is_empty(), simple) {
         (true, true) => key.to_string(),
-        (false, true) => format!("{path}.{key}"),
+        (false, true) => [path, ".", key].concat(),
         (_, false) => format!("{path}[{key:?}]"),
     }
 }
@@ -152,15 +154,6 @@ struct Decoder<'a, 'b> {
     allow_unknown: bool,
     sink: &'a mut Sink<'b>,
 }
-
-const SPEC_FIELDS: &[&str] = &[
-    "sets",
-    "rls",
-    "workloadSelector",
-    "gateway",
-    "host",
-    "target",
-];
 
 impl Decoder<'_, '_> {
     fn err(&mut self, path: &str, msg: impl Into<String>) {
@@ -173,7 +166,7 @@ impl Decoder<'_, '_> {
         }
         for k in obj.map.keys() {
             if !obj.seen.contains(&k.as_str()) {
-                let hint = suggestion(k, &obj)
+                let hint = suggestion(k)
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
                 self.err(
@@ -311,7 +304,6 @@ impl Decoder<'_, '_> {
         if let Some((t, p)) = self.field(&mut obj, &["target"]) {
             spec.target = Some(self.target(t, &p));
         }
-        let _ = SPEC_FIELDS;
         self.finish(obj);
         spec
     }
@@ -460,7 +452,7 @@ impl Decoder<'_, '_> {
 
 /// The known field closest to an unknown one (edit distance ≤ 2, or a case-insensitive match
 /// ignoring `_`).
-fn suggestion(unknown: &str, obj: &Obj<'_>) -> Option<&'static str> {
+fn suggestion(unknown: &str) -> Option<&'static str> {
     const KNOWN: &[&str] = &[
         "apiVersion",
         "kind",
@@ -502,7 +494,6 @@ fn suggestion(unknown: &str, obj: &Obj<'_>) -> Option<&'static str> {
         "port",
         "route",
     ];
-    let _ = obj;
     let norm = |s: &str| s.replace('_', "").to_ascii_lowercase();
     let u = norm(unknown);
     KNOWN.iter().copied().find(|k| norm(k) == u).or_else(|| {

@@ -78,7 +78,7 @@ pub(crate) fn service(doc: &Value) -> ServiceInfo {
     ServiceInfo {
         name: meta_str(doc, "name").to_string(),
         namespace: namespace_of(doc),
-        selector: string_map(doc.pointer("/spec/selector")),
+        selector: string_map(doc.get("spec").and_then(|s| s.get("selector"))),
     }
 }
 

@@ -2,7 +2,7 @@
 //! following Slime's generation (`envoy_filters.go`, `envoy_local_limit.go`,
 //! `envoy_global_limit.go`) with its silent failures turned into errors.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use mesh_limiter::envoy_config::{
@@ -76,7 +76,7 @@ pub fn render_values(
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
     let mut ctx = World::default();
-    let mut limiter_docs: Vec<(usize, &Value)> = Vec::new();
+    let mut limiter_docs: Vec<(String, &Value)> = Vec::new();
     let mut queue: Vec<(usize, &Value)> = docs.iter().enumerate().collect();
     let mut qi = 0;
     while qi < queue.len() {
@@ -93,7 +93,7 @@ pub fn render_values(
         };
         let api = doc.get("apiVersion").and_then(Value::as_str).unwrap_or("");
         match kind {
-            "SmartLimiter" => limiter_docs.push((i, doc)),
+            "SmartLimiter" => limiter_docs.push((id, doc)),
             "Service" if api == "v1" => ctx.services.push(input::service(doc)),
             "DestinationRule" if api.starts_with("networking.istio.io/") => {
                 ctx.destination_rules.push(input::destination_rule(doc, id))
@@ -119,64 +119,60 @@ pub fn render_values(
         }
     }
 
-    let mut limiters: Vec<Limiter> = Vec::new();
-    for (i, doc) in limiter_docs {
-        let id = decode::object_id(doc, i);
-        let mut local_problems = Vec::new();
-        let mut sink = Sink {
-            object: id.clone(),
-            out: &mut local_problems,
-        };
-        let sl = decode::smart_limiter(doc, options.allow_unknown_fields, &mut sink);
-        let name = sl.metadata.name.clone().unwrap_or_default();
-        if name.is_empty() {
-            sink.err("metadata.name", "required");
-        }
-        if limiters
-            .iter()
-            .any(|l| l.name == name && Some(&l.namespace) == sl.metadata.namespace.as_ref())
+    ctx.build_indexes();
+    // Limiters are decoded and planned independently (two threads for large renders); the
+    // duplicate check, which needs them all, runs after, in input order.
+    let planned = yaml::in_halves(&limiter_docs, 1000, |docs| {
+        docs.iter()
+            .map(|(id, doc)| plan_limiter(id, doc, &ctx, options))
+            .collect::<Vec<_>>()
+    });
+    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+    let mut limiters: Vec<Limiter> = Vec::with_capacity(limiter_docs.len());
+    for (p, (id, _)) in planned.into_iter().flatten().zip(&limiter_docs) {
+        let mut local_problems = p.problems;
+        if let Some(key) = p.key
+            && !seen.insert(key)
         {
-            sink.err("", "the same SmartLimiter is given twice");
+            let mut dup = Vec::new();
+            Sink {
+                object: id.clone(),
+                out: &mut dup,
+            }
+            .err("", "the same SmartLimiter is given twice");
+            local_problems.splice(p.duplicate_at..p.duplicate_at, dup);
         }
-        let mut lim = Limiter {
-            namespace: sl
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-            name,
-            doc: doc.clone(),
-            sl,
-            sets: Vec::new(),
-            warnings: Vec::new(),
-        };
-        // Plan even after decode problems, so that every problem is reported at once.
-        let mut sink = Sink {
-            object: id.clone(),
-            out: &mut local_problems,
-        };
-        plan(&mut lim, &ctx, options, &mut sink);
-        warnings.extend(lim.warnings.iter().map(|w| format!("{id}: {w}")));
+        warnings.extend(p.lim.warnings.iter().map(|w| format!("{id}: {w}")));
         problems.extend(local_problems);
-        limiters.push(lim);
+        limiters.push(p.lim);
     }
     if !problems.is_empty() {
         return Err(RenderErrors(problems));
     }
 
     limiters.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    let mut out = Vec::new();
-    let mut global_descriptors = Vec::new();
-    for lim in &limiters {
-        for set in &lim.sets {
-            out.push(envoy_filter(lim, set, &options.module));
-            for item in set.items.iter().filter(|it| it.global) {
-                global_descriptors.push(global_descriptor(item));
+    // Each limiter's objects depend on it alone: large renders build them on two threads.
+    let build = |limiters: &[Limiter]| {
+        let mut out = Vec::new();
+        let mut global_descriptors = Vec::new();
+        for lim in limiters {
+            for set in &lim.sets {
+                out.push(envoy_filter(lim, set, &options.module));
+                for item in set.items.iter().filter(|it| it.global) {
+                    global_descriptors.push(global_descriptor(item));
+                }
+            }
+            if options.include_status {
+                out.push(with_status(lim, &options.metrics));
             }
         }
-        if options.include_status {
-            out.push(with_status(lim, &options.metrics));
-        }
+        (out, global_descriptors)
+    };
+    let mut out = Vec::new();
+    let mut global_descriptors = Vec::new();
+    for (o, g) in yaml::in_halves(&limiters, 1000, build) {
+        out.extend(o);
+        global_descriptors.extend(g);
     }
     let configmap_needed = !global_descriptors.is_empty() || ctx.rls_config_map.is_some();
     if configmap_needed && !options.module.disable_global_rate_limit {
@@ -197,12 +193,104 @@ pub fn render_values(
     Ok((out, warnings))
 }
 
+/// One limiter decoded and planned, with its problems.
+struct Planned {
+    lim: Limiter,
+    problems: Vec<Problem>,
+    /// `(namespace, name)` for the duplicate check (None without a name).
+    key: Option<(String, String)>,
+    /// Where in `problems` a duplicate report belongs (after the decode problems).
+    duplicate_at: usize,
+}
+
+fn plan_limiter(id: &str, doc: &Value, ctx: &World, options: &RenderOptions) -> Planned {
+    let mut local_problems = Vec::new();
+    let mut sink = Sink {
+        object: id.to_string(),
+        out: &mut local_problems,
+    };
+    let sl = decode::smart_limiter(doc, options.allow_unknown_fields, &mut sink);
+    let name = sl.metadata.name.clone().unwrap_or_default();
+    if name.is_empty() {
+        sink.err("metadata.name", "required");
+    }
+    let namespace = sl.metadata.namespace.clone().unwrap_or_default();
+    let key = (!name.is_empty()).then(|| (namespace, name.clone()));
+    let duplicate_at = local_problems.len();
+    let mut lim = Limiter {
+        namespace: sl
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        name,
+        doc: if options.include_status {
+            doc.clone()
+        } else {
+            Value::Null
+        },
+        sl,
+        sets: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // Plan even after decode problems, so that every problem is reported at once.
+    let mut sink = Sink {
+        object: id.to_string(),
+        out: &mut local_problems,
+    };
+    plan(&mut lim, ctx, options, &mut sink);
+    Planned {
+        lim,
+        problems: local_problems,
+        key,
+        duplicate_at,
+    }
+}
+
 #[derive(Debug, Default)]
 struct World {
     services: Vec<ServiceInfo>,
     destination_rules: Vec<DestinationRuleInfo>,
     service_entries: Vec<ServiceEntryInfo>,
     rls_config_map: Option<(String, Value)>,
+    /// (namespace, name) → first Service with that name.
+    service_index: HashMap<(String, String), usize>,
+    /// FQDN → first Service with that host.
+    service_by_host: HashMap<String, usize>,
+    /// Host → first ServiceEntry (with a selector) listing it.
+    entry_by_host: HashMap<String, usize>,
+    /// Host → the DestinationRules for it, in input order.
+    rules_by_host: HashMap<String, Vec<usize>>,
+}
+
+impl World {
+    /// Indexes the inputs once, so that each limiter's lookups cost O(1) rather than a scan of
+    /// every input (which made rendering quadratic in the number of objects). First match wins,
+    /// as with a scan in input order.
+    fn build_indexes(&mut self) {
+        for (i, s) in self.services.iter().enumerate() {
+            self.service_index
+                .entry((s.namespace.clone(), s.name.clone()))
+                .or_insert(i);
+            self.service_by_host
+                .entry(input::fqdn(&s.name, &s.namespace))
+                .or_insert(i);
+        }
+        for (i, se) in self.service_entries.iter().enumerate() {
+            if se.selector.is_empty() {
+                continue;
+            }
+            for h in &se.hosts {
+                self.entry_by_host.entry(h.clone()).or_insert(i);
+            }
+        }
+        for (i, dr) in self.destination_rules.iter().enumerate() {
+            self.rules_by_host
+                .entry(dr.host.clone())
+                .or_default()
+                .push(i);
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -255,7 +343,7 @@ const SIDECAR_OUTBOUND: &str = "SIDECAR_OUTBOUND";
 
 /// Validates a limiter and evaluates its descriptors into `lim.sets`.
 fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Sink) {
-    let spec = lim.sl.spec.clone();
+    let spec = std::mem::take(&mut lim.sl.spec);
     let module = &options.module;
     if !spec.rls.is_empty() {
         lim.warnings.push(
@@ -290,15 +378,13 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
     } else if !spec.host.is_empty() {
         let host = input::fqdn(&spec.host, &lim.namespace);
         let from_service = world
-            .services
-            .iter()
-            .find(|s| input::fqdn(&s.name, &s.namespace) == host)
-            .map(|s| s.selector.clone());
+            .service_by_host
+            .get(&host)
+            .map(|&i| world.services[i].selector.clone());
         let from_entry = world
-            .service_entries
-            .iter()
-            .find(|se| se.hosts.contains(&host) && !se.selector.is_empty())
-            .map(|se| se.selector.clone());
+            .entry_by_host
+            .get(&host)
+            .map(|&i| world.service_entries[i].selector.clone());
         match from_service.or(from_entry) {
             Some(s) if !s.is_empty() => s
                 .into_iter()
@@ -322,9 +408,9 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
         }
     } else {
         match world
-            .services
-            .iter()
-            .find(|s| s.name == lim.name && s.namespace == lim.namespace)
+            .service_index
+            .get(&(lim.namespace.clone(), lim.name.clone()))
+            .map(|&i| &world.services[i])
         {
             Some(s) if !s.selector.is_empty() => s.selector.clone(),
             Some(_) => {
@@ -357,11 +443,16 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
         input::fqdn(&spec.host, &lim.namespace)
     };
     let subsets: Vec<&input::Subset> = world
-        .destination_rules
-        .iter()
-        .filter(|dr| dr.host == host)
-        .flat_map(|dr| dr.subsets.iter())
+        .rules_by_host
+        .get(&host)
+        .into_iter()
+        .flatten()
+        .flat_map(|&i| world.destination_rules[i].subsets.iter())
         .collect();
+    if spec.sets.values().all(|s| s.descriptor.is_empty()) {
+        lim.warnings
+            .push("spec.sets: no descriptors, nothing to generate".into());
+    }
     let mut set_names: Vec<&String> = spec.sets.keys().collect();
     set_names.sort_by_key(|n| (n.as_str() != BASE_SET, n.as_str()));
     let mut ids: BTreeMap<String, String> = BTreeMap::new();
@@ -423,6 +514,7 @@ fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Si
             });
         }
     }
+    lim.sl.spec = spec;
 }
 
 /// Validates and evaluates one descriptor.
@@ -547,22 +639,22 @@ fn descriptor(
             Duration::ZERO
         }
         Some(fi) => {
-            let fp = format!("{path}.action.fill_interval");
+            let fp = || format!("{path}.action.fill_interval");
             if fi.seconds < 0 || !(0..=999_999_999).contains(&fi.nanos) {
-                sink.err(&fp, "seconds must be >= 0 and nanos within 0..=999999999");
+                sink.err(fp(), "seconds must be >= 0 and nanos within 0..=999999999");
                 Duration::ZERO
             } else {
                 let dur = Duration::new(fi.seconds as u64, fi.nanos as u32);
                 if global {
                     if !matches!(fi.seconds, 1 | 60 | 3600 | 86400) || fi.nanos != 0 {
                         sink.err(
-                            &fp,
+                            fp(),
                             "global limits need exactly 1, 60, 3600 or 86400 seconds (SECOND, MINUTE, HOUR, DAY) and no nanos",
                         );
                     }
                 } else if dur < Duration::from_millis(50) {
                     sink.err(
-                        &fp,
+                        fp(),
                         "must be at least 50ms (Envoy's local_ratelimit fill timer minimum)",
                     );
                 }
@@ -929,6 +1021,44 @@ fn route_targets(target: &Target, gateway: bool) -> Vec<RouteTarget> {
     }]
 }
 
+/// Which kinds of matchers a descriptor uses, without building their Envoy form (see [`uses`]).
+struct Kinds<'a> {
+    query: bool,
+    header: bool,
+    body: bool,
+    source_ip: Option<&'a str>,
+    separate: Option<&'a str>,
+}
+
+/// A matcher's effective source (`useQueryMatch` is the deprecated spelling of QueryMatch).
+fn source_of(m: &Matcher) -> MatchSource {
+    if m.use_query_match && m.match_source == MatchSource::HeadMatch {
+        MatchSource::QueryMatch
+    } else {
+        m.match_source
+    }
+}
+
+fn kinds(w: &Warped) -> Kinds<'_> {
+    let mut k = Kinds {
+        query: false,
+        header: false,
+        body: false,
+        source_ip: None,
+        separate: None,
+    };
+    for m in &w.matches {
+        match source_of(m) {
+            MatchSource::SourceIpMatch => k.source_ip = Some(&m.exact_match),
+            MatchSource::JsonBodyMatch => k.body = true,
+            MatchSource::QueryMatch => k.query = true,
+            MatchSource::HeadMatch if m.present_match_separate => k.separate = Some(&m.name),
+            MatchSource::HeadMatch => k.header = true,
+        }
+    }
+    k
+}
+
 /// The kinds of matchers a descriptor uses, in Slime's fixed order.
 struct Uses {
     query: Vec<Value>,
@@ -947,11 +1077,7 @@ fn uses(w: &Warped) -> Uses {
         separate: None,
     };
     for m in &w.matches {
-        let source = if m.use_query_match && m.match_source == MatchSource::HeadMatch {
-            MatchSource::QueryMatch
-        } else {
-            m.match_source
-        };
+        let source = source_of(m);
         let string_match = || {
             if !m.regex_match.is_empty() {
                 json!({"safe_regex": {"google_re2": {}, "regex": m.regex_match}})
@@ -975,11 +1101,15 @@ fn uses(w: &Warped) -> Uses {
                 } else {
                     json!({"safe_regex": {"google_re2": {}, "regex": m.regex_match}})
                 };
-                u.body.push(json!({"name": m.name, "string_match": sm}));
+                u.body.push(obj([
+                    ("name", m.name.as_str().into()),
+                    ("string_match", sm),
+                ]));
             }
-            MatchSource::QueryMatch => u
-                .query
-                .push(json!({"name": m.name, "string_match": string_match()})),
+            MatchSource::QueryMatch => u.query.push(obj([
+                ("name", m.name.as_str().into()),
+                ("string_match", string_match()),
+            ])),
             MatchSource::HeadMatch if m.present_match_separate => u.separate = Some(m.name.clone()),
             MatchSource::HeadMatch => {
                 let mut h = serde_json::Map::new();
@@ -1016,31 +1146,45 @@ fn route_actions(it: &Item) -> Option<Vec<Value>> {
         return None;
     }
     let v = &it.value;
+    let generic_key = || json!({"generic_key": {"descriptor_value": v}});
     if it.warped.matches.is_empty() {
-        return Some(vec![json!({"generic_key": {"descriptor_value": v}})]);
+        return Some(vec![generic_key()]);
     }
     let u = uses(&it.warped);
     if let Some(name) = u.separate {
         return Some(vec![
-            json!({"generic_key": {"descriptor_value": v}}),
+            generic_key(),
             json!({"request_headers": {"header_name": name, "descriptor_key": it.key}}),
         ]);
     }
+    let with_value = |kind: &str, list: &str, entries: Vec<Value>| {
+        obj([(
+            kind,
+            obj([
+                ("descriptor_value", v.as_str().into()),
+                (list, Value::Array(entries)),
+            ]),
+        )])
+    };
     let mut actions = Vec::new();
     if !u.query.is_empty() {
-        actions.push(json!({"query_parameter_value_match": {"descriptor_value": v, "query_parameters": u.query}}));
+        actions.push(with_value(
+            "query_parameter_value_match",
+            "query_parameters",
+            u.query,
+        ));
     }
     if !u.header.is_empty() {
-        actions.push(json!({"header_value_match": {"descriptor_value": v, "headers": u.header}}));
+        actions.push(with_value("header_value_match", "headers", u.header));
     }
     if u.source_ip.is_some() {
         if it.global {
-            actions.push(json!({"generic_key": {"descriptor_value": v}}));
+            actions.push(generic_key());
         }
         actions.push(json!({"remote_address": {}}));
     }
     if !u.body.is_empty() {
-        actions.push(json!({"body_value_match": {"descriptor_value": v, "bodies": u.body}}));
+        actions.push(with_value("body_value_match", "bodies", u.body));
     }
     Some(actions)
 }
@@ -1057,18 +1201,18 @@ fn local_entries(it: &Item) -> Vec<DescriptorEntry> {
     if it.warped.matches.is_empty() {
         return vec![e("generic_key", &it.value)];
     }
-    let u = uses(&it.warped);
+    let u = kinds(&it.warped);
     let mut out = Vec::new();
-    if !u.query.is_empty() {
+    if u.query {
         out.push(e("query_match", &it.value));
     }
-    if !u.header.is_empty() || u.separate.is_some() {
+    if u.header || u.separate.is_some() {
         out.push(e("header_match", &it.value));
     }
-    if let Some(ip) = &u.source_ip {
+    if let Some(ip) = u.source_ip {
         out.push(e("remote_address", ip));
     }
-    if !u.body.is_empty() {
+    if u.body {
         out.push(e("body_match", &it.value));
     }
     out
@@ -1077,28 +1221,35 @@ fn local_entries(it: &Item) -> Vec<DescriptorEntry> {
 fn route_match(r: &RouteTarget, module: &ModuleConfig) -> Value {
     let mut vhost = serde_json::Map::new();
     if !r.vhost.is_empty() {
-        vhost.insert("name".into(), json!(r.vhost));
+        vhost.insert("name".into(), r.vhost.as_str().into());
     }
     if !r.route.is_empty() {
-        vhost.insert("route".into(), json!({"name": r.route}));
+        vhost.insert("route".into(), obj([("name", r.route.as_str().into())]));
     }
-    let mut m = json!({"context": r.context, "routeConfiguration": {"vhost": vhost}});
-    if let Some(pv) = &module.proxy_version {
-        m["proxy"] = json!({"proxyVersion": pv});
-    }
-    m
+    let route_configuration = obj([("vhost", Value::Object(vhost))]);
+    with_proxy(
+        obj([
+            ("context", r.context.into()),
+            ("routeConfiguration", route_configuration),
+        ]),
+        module,
+    )
 }
 
 fn filter_match(context: &str, module: &ModuleConfig) -> Value {
-    let mut m = json!({
+    let m = json!({
         "context": context,
         "listener": {"filterChain": {"filter": {
             "name": "envoy.filters.network.http_connection_manager",
             "subFilter": {"name": "envoy.filters.http.router"}
         }}}
     });
+    with_proxy(m, module)
+}
+
+fn with_proxy(mut m: Value, module: &ModuleConfig) -> Value {
     if let Some(pv) = &module.proxy_version {
-        m["proxy"] = json!({"proxyVersion": pv});
+        m["proxy"] = obj([("proxyVersion", pv.as_str().into())]);
     }
     m
 }
@@ -1192,21 +1343,18 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
         let rate_limits: Vec<Value> = items
             .iter()
             .filter_map(|it| route_actions(it))
-            .map(|actions| json!({"actions": actions}))
+            .map(|actions| obj([("actions", Value::Array(actions))]))
             .collect();
         if rate_limits.is_empty() {
             continue;
         }
+        let rate_limits = obj([("rate_limits", Value::Array(rate_limits))]);
         let (apply_to, value) = if r.route.is_empty() {
-            ("VIRTUAL_HOST", json!({"rate_limits": rate_limits}))
+            ("VIRTUAL_HOST", rate_limits)
         } else {
-            ("HTTP_ROUTE", json!({"route": {"rate_limits": rate_limits}}))
+            ("HTTP_ROUTE", obj([("route", rate_limits)]))
         };
-        patches.push(json!({
-            "applyTo": apply_to,
-            "match": route_match(&r, module),
-            "patch": {"operation": "MERGE", "value": value}
-        }));
+        patches.push(patch(apply_to, route_match(&r, module), "MERGE", value));
     }
     let global: Vec<&Item> = set.items.iter().filter(|i| i.global).collect();
     let local: Vec<&Item> = set.items.iter().filter(|i| !i.global).collect();
@@ -1214,24 +1362,26 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
     if !global.is_empty() && !module.disable_global_rate_limit {
         if !module.disable_insert_global_rate_limit {
             for ctx in contexts(global.iter().copied()) {
-                patches.push(json!({
-                    "applyTo": "HTTP_FILTER",
-                    "match": filter_match(ctx, module),
-                    "patch": {"operation": "INSERT_BEFORE", "value": {
-                        "name": "envoy.filters.http.ratelimit",
-                        "typed_config": {
-                            "@type": TYPED_STRUCT,
-                            "type_url": RATE_LIMIT_URL,
-                            "value": {
-                                "domain": module.domain,
-                                "rate_limit_service": {
-                                    "grpcService": {"envoyGrpc": {"clusterName": module.rls_cluster()}},
-                                    "transportApiVersion": "V3"
-                                }
+                let value = json!({
+                    "name": "envoy.filters.http.ratelimit",
+                    "typed_config": {
+                        "@type": TYPED_STRUCT,
+                        "type_url": RATE_LIMIT_URL,
+                        "value": {
+                            "domain": module.domain,
+                            "rate_limit_service": {
+                                "grpcService": {"envoyGrpc": {"clusterName": module.rls_cluster()}},
+                                "transportApiVersion": "V3"
                             }
                         }
-                    }}
-                }));
+                    }
+                });
+                patches.push(patch(
+                    "HTTP_FILTER",
+                    filter_match(ctx, module),
+                    "INSERT_BEFORE",
+                    value,
+                ));
             }
         }
         if module.enable_ratelimit_placeholder_in_route {
@@ -1239,17 +1389,15 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
                 if r.route.is_empty() {
                     continue;
                 }
-                patches.push(json!({
-                    "applyTo": "HTTP_ROUTE",
-                    "match": route_match(&r, module),
-                    "patch": {"operation": "MERGE", "value": {"typed_per_filter_config": {
-                        "envoy.filters.http.ratelimit": {
-                            "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
-                            "config": {"@type": "type.googleapis.com/google.protobuf.Empty", "value": {}},
-                            "is_optional": true
-                        }
-                    }}}
-                }));
+                let value = json!({"typed_per_filter_config": {
+                    "envoy.filters.http.ratelimit": {
+                        "@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+                        // Slime writes `value: {}` here too; Empty has no fields and Envoy rejects it.
+                        "config": {"@type": "type.googleapis.com/google.protobuf.Empty"},
+                        "is_optional": true
+                    }
+                }});
+                patches.push(patch("HTTP_ROUTE", route_match(&r, module), "MERGE", value));
             }
         }
     }
@@ -1257,37 +1405,43 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
     if !local.is_empty() {
         if !module.disable_insert_local_rate_limit {
             for ctx in contexts(local.iter().copied()) {
-                patches.push(json!({
-                    "applyTo": "HTTP_FILTER",
-                    "match": filter_match(ctx, module),
-                    "patch": {"operation": "INSERT_BEFORE", "value": {
-                        "name": "envoy.filters.http.local_ratelimit",
-                        "typed_config": {
-                            "@type": TYPED_STRUCT,
-                            "type_url": LOCAL_RATE_LIMIT_URL,
-                            "value": {"statPrefix": STAT_PREFIX}
-                        }
-                    }}
-                }));
+                let value = json!({
+                    "name": "envoy.filters.http.local_ratelimit",
+                    "typed_config": {
+                        "@type": TYPED_STRUCT,
+                        "type_url": LOCAL_RATE_LIMIT_URL,
+                        "value": {"statPrefix": STAT_PREFIX}
+                    }
+                });
+                patches.push(patch(
+                    "HTTP_FILTER",
+                    filter_match(ctx, module),
+                    "INSERT_BEFORE",
+                    value,
+                ));
             }
         }
         for (r, items) in group_routes(local.iter().copied()) {
             let lrl = local_rate_limit(&items);
             let mut value = serde_json::to_value(&lrl).expect("LocalRateLimit serializes");
-            if items.iter().any(|it| !uses(&it.warped).body.is_empty()) {
-                value["bodyMatch"] = json!(true);
+            if items.iter().any(|it| kinds(&it.warped).body) {
+                value["bodyMatch"] = Value::Bool(true);
             }
-            patches.push(json!({
-                "applyTo": if r.route.is_empty() { "VIRTUAL_HOST" } else { "HTTP_ROUTE" },
-                "match": route_match(&r, module),
-                "patch": {"operation": "MERGE", "value": {"typed_per_filter_config": {
-                    "envoy.filters.http.local_ratelimit": {
-                        "@type": TYPED_STRUCT,
-                        "type_url": LOCAL_RATE_LIMIT_URL,
-                        "value": value
-                    }
-                }}}
-            }));
+            let typed = obj([
+                ("@type", TYPED_STRUCT.into()),
+                ("type_url", LOCAL_RATE_LIMIT_URL.into()),
+                ("value", value),
+            ]);
+            let value = obj([(
+                "typed_per_filter_config",
+                obj([("envoy.filters.http.local_ratelimit", typed)]),
+            )]);
+            let apply_to = if r.route.is_empty() {
+                "VIRTUAL_HOST"
+            } else {
+                "HTTP_ROUTE"
+            };
+            patches.push(patch(apply_to, route_match(&r, module), "MERGE", value));
         }
     }
     let name = if set.name == BASE_SET {
@@ -1295,7 +1449,9 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
     } else {
         format!("{}.{}.{}.ratelimit", lim.name, lim.namespace, set.name)
     };
-    let mut metadata = json!({"name": name, "namespace": lim.namespace});
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("name".into(), name.into());
+    metadata.insert("namespace".into(), lim.namespace.as_str().into());
     if let Some(rev) = lim
         .sl
         .metadata
@@ -1303,28 +1459,55 @@ fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) -> Value {
         .as_ref()
         .and_then(|l| l.get("istio.io/rev"))
     {
-        metadata["labels"] = json!({"istio.io/rev": rev});
+        metadata.insert("labels".into(), json!({"istio.io/rev": rev}));
     }
     if let Some(uid) = lim.sl.metadata.uid.as_ref().filter(|u| !u.is_empty()) {
-        metadata["ownerReferences"] = json!([{
-            "apiVersion": "microservice.slime.io/v1alpha2",
-            "kind": "SmartLimiter",
-            "name": lim.name,
-            "uid": uid,
-            "controller": true,
-            "blockOwnerDeletion": true
-        }]);
+        metadata.insert(
+            "ownerReferences".into(),
+            json!([{
+                "apiVersion": "microservice.slime.io/v1alpha2",
+                "kind": "SmartLimiter",
+                "name": lim.name,
+                "uid": uid,
+                "controller": true,
+                "blockOwnerDeletion": true
+            }]),
+        );
     }
-    let mut spec = json!({"configPatches": patches});
+    let mut spec = serde_json::Map::new();
+    spec.insert("configPatches".into(), Value::Array(patches));
     if !set.selector.is_empty() {
-        spec["workloadSelector"] = json!({"labels": set.selector});
+        spec.insert("workloadSelector".into(), json!({"labels": set.selector}));
     }
-    json!({
-        "apiVersion": "networking.istio.io/v1alpha3",
-        "kind": "EnvoyFilter",
-        "metadata": metadata,
-        "spec": spec
-    })
+    obj([
+        ("apiVersion", "networking.istio.io/v1alpha3".into()),
+        ("kind", "EnvoyFilter".into()),
+        ("metadata", Value::Object(metadata)),
+        ("spec", Value::Object(spec)),
+    ])
+}
+
+/// One EnvoyFilter config patch.
+fn patch(apply_to: &str, match_: Value, operation: &str, value: Value) -> Value {
+    obj([
+        ("applyTo", apply_to.into()),
+        ("match", match_),
+        (
+            "patch",
+            obj([("operation", operation.into()), ("value", value)]),
+        ),
+    ])
+}
+
+/// A JSON object from owned fields. `json!` serializes (deep-copies) every interpolated
+/// `Value`, so output built from parts uses this to move them instead.
+fn obj<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    // Inserting one by one: collecting would buffer and sort the few fields first.
+    let mut m = serde_json::Map::new();
+    for (k, v) in fields {
+        m.insert(k.to_owned(), v);
+    }
+    Value::Object(m)
 }
 
 /// envoyproxy/ratelimit config descriptor (`key`, `value`, `rate_limit`, `descriptors`).
@@ -1377,7 +1560,7 @@ fn global_descriptor(it: &Item) -> RlsDescriptor {
     if it.warped.matches.is_empty() {
         return d("generic_key", v, rl, vec![]);
     }
-    let u = uses(&it.warped);
+    let u = kinds(&it.warped);
     if u.separate.is_some() {
         return d("generic_key", v, None, vec![d(&it.key, "", rl, vec![])]);
     }
@@ -1386,14 +1569,14 @@ fn global_descriptor(it: &Item) -> RlsDescriptor {
             "generic_key",
             v,
             None,
-            vec![d("remote_address", &ip, rl.clone(), vec![])],
+            vec![d("remote_address", ip, rl.clone(), vec![])],
         )
     });
-    let header = (!u.header.is_empty()).then(|| match &ip {
+    let header = u.header.then(|| match &ip {
         Some(ipd) => d("header_match", v, None, vec![ipd.clone()]),
         None => d("header_match", v, rl.clone(), vec![]),
     });
-    if !u.query.is_empty() {
+    if u.query {
         return match (&header, &ip) {
             (Some(h), _) => d("query_match", v, None, vec![h.clone()]),
             (None, Some(i)) => d("query_match", v, None, vec![i.clone()]),
@@ -1462,7 +1645,20 @@ fn rls_config_map(
         domain: module.domain.clone(),
         descriptors,
     };
-    let text = serde_norway::to_string(&cfg).expect("RLS config serializes");
+    // Slime's field order (domain first); the YAML 1.1-safe emitter, since the RLS reads it with
+    // a YAML 1.1 parser.
+    let text = yaml::to_yaml_ordered(
+        &serde_json::to_value(&cfg).expect("RLS config serializes"),
+        &[
+            "domain",
+            "key",
+            "value",
+            "rate_limit",
+            "requests_per_unit",
+            "unit",
+            "descriptors",
+        ],
+    );
     base["data"] = json!({"config.yaml": text});
     if let Some(m) = base.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [
@@ -1495,14 +1691,14 @@ fn warped_status(w: &Warped) -> Value {
         action["strategy"] = json!(w.strategy);
     }
     if !w.headers_to_add.is_empty() {
-        action["headersToAdd"] = json!(
+        action["headersToAdd"] = Value::Array(
             w.headers_to_add
                 .iter()
                 .map(|h| json!({"key": h.key, "value": h.value}))
-                .collect::<Vec<_>>()
+                .collect(),
         );
     }
-    let mut out = json!({"action": action});
+    let mut out = obj([("action", action)]);
     if !w.matches.is_empty() {
         let ms: Vec<Value> = w
             .matches
@@ -1551,7 +1747,13 @@ fn with_status(lim: &Limiter, material: &BTreeMap<String, String>) -> Value {
     for set in &lim.sets {
         rl.insert(
             set.name.clone(),
-            json!({"descriptor": set.items.iter().map(|it| warped_status(&it.warped)).collect::<Vec<_>>()}),
+            obj([(
+                "descriptor",
+                set.items
+                    .iter()
+                    .map(|it| warped_status(&it.warped))
+                    .collect(),
+            )]),
         );
     }
     let mut status = serde_json::Map::new();
@@ -1570,6 +1772,44 @@ fn with_status(lim: &Limiter, material: &BTreeMap<String, String>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_renders_match_one_limiter_at_a_time() {
+        let one = |i: usize| {
+            let strategy = if i % 4 == 3 { "global" } else { "single" };
+            format!(
+                "---\napiVersion: microservice.slime.io/v1alpha2\nkind: SmartLimiter\nmetadata: {{name: s{i:04}, namespace: default}}\nspec:\n  sets:\n    _base:\n      descriptor:\n      - action: {{quota: \"{q}\", fill_interval: {{seconds: 60}}, strategy: {strategy}}}\n        condition: \"true\"\n        match: [{{name: x-user, exact_match: \"u{i}\"}}]\n        target: {{port: 9080}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: s{i:04}, namespace: default}}\nspec: {{selector: {{app: s{i}}}}}\n",
+                q = i + 1
+            )
+        };
+        let n = 1200;
+        // Given in reverse, so that the output order comes from sorting.
+        let text: String = (0..n).rev().map(one).collect();
+        let options = RenderOptions::default();
+        let all = render_documents(&text, &options).unwrap();
+        let filters: Vec<&Value> = all
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "EnvoyFilter")
+            .collect();
+        assert_eq!(filters.len(), n);
+        for (i, f) in filters.iter().enumerate() {
+            let single = render_documents(&one(i), &options).unwrap();
+            assert_eq!(**f, single.objects[0], "limiter {i}");
+        }
+        let cm = all.objects.last().unwrap();
+        assert_eq!(cm["kind"], "ConfigMap");
+        let config = cm["data"]["config.yaml"].as_str().unwrap();
+        assert_eq!(config.matches("requests_per_unit").count(), n / 4);
+        assert_eq!(all.yaml, yaml::emit_documents(&all.objects));
+        // A duplicate across the halves is found once.
+        let errs = render_documents(&(one(5) + &text), &options).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs}");
+        assert_eq!(
+            errs.to_string(),
+            "default/s0005: the same SmartLimiter is given twice"
+        );
+    }
 
     #[test]
     fn owners_are_parsed_exactly() {

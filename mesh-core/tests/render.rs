@@ -10,7 +10,7 @@ fn example(name: &str) -> String {
 
 fn sample_metrics() -> RenderOptions {
     RenderOptions {
-        metrics: parse_metrics(&example("metrics.yaml")).unwrap(),
+        metrics: parse_metrics(&example("metrics/reviews-adaptive.yaml")).unwrap(),
         ..RenderOptions::default()
     }
 }
@@ -41,6 +41,7 @@ fn snapshot_reviews_adaptive_with_status() {
     // v2's condition is false: no EnvoyFilter and no status entry for it.
     assert!(!out.yaml.contains("reviews.bookinfo.v2.ratelimit"));
     let status = &out.objects.last().unwrap()["status"];
+    insta::assert_yaml_snapshot!("reviews_adaptive_status", status);
     assert_eq!(
         status["ratelimitStatus"]["_base"]["descriptor"][0]["action"]["quota"],
         "34"

@@ -1,5 +1,5 @@
 //! The overload goals, pinned on the simulator (default model: 20 slots, Erlang-2 10 ms service,
-//! SLO 100 ms, 30 s with the capacity halved at 15 s).
+//! SLO 100 ms, 30 s with half the slots removed at 15 s).
 
 use std::time::Duration;
 
@@ -24,10 +24,68 @@ fn gradient_meets_the_overload_goals_at_3x() {
             "seed {seed}: {r:?}"
         );
         assert!(r.reconverged && r.reconverge_s < 2.0, "seed {seed}: {r:?}");
+        assert!(
+            r.peak_p99_after_halving_ms.unwrap() <= 2.0 * r.unloaded_p99_ms,
+            "seed {seed}: {r:?}"
+        );
         assert_eq!(r.refused, 0, "the server queue never fills");
         // At 3× load about 2/3 of the requests must be turned away.
         assert!((0.6..0.8).contains(&r.reject_ratio), "seed {seed}: {r:?}");
     }
+}
+
+#[test]
+fn operator_sized_static_limit_overshoots_after_the_halving() {
+    for seed in 1..=3 {
+        let cfg = at_3x(seed);
+        let spec = LimiterSpec::by_name("static", &cfg).unwrap();
+        // Hystrix' sizing: 2000/s × unloaded p99 (≈ 33 ms).
+        let LimiterSpec::Static(limit) = spec else {
+            panic!("{spec:?}")
+        };
+        assert!((60..=72).contains(&limit), "seed {seed}: limit {limit}");
+        let (r, run) = evaluate_with_series(&cfg, &spec).unwrap();
+        let bound = 2.0 * r.unloaded_p99_ms;
+        // It fits the original server: every window before the halving is within the bound…
+        let mut before: Vec<u64> = run
+            .served
+            .iter()
+            .filter(|&&(a, _)| (2_000_000_000..15_000_000_000).contains(&a))
+            .map(|&(_, l)| l)
+            .collect();
+        before.sort_unstable();
+        let p99_before = before[before.len() * 99 / 100] as f64 / 1e6;
+        assert!(p99_before < bound, "seed {seed}: p99 before {p99_before}");
+        // …but after it the queue behind the remaining slots doubles, for the rest of the run.
+        assert!(!r.reconverged, "seed {seed}: {r:?}");
+        assert_eq!(r.reconverge_s, 15.0);
+        assert!(
+            r.peak_p99_after_halving_ms.unwrap() > 1.3 * bound,
+            "seed {seed}: {r:?}"
+        );
+        assert!(r.admitted_p99_ms > bound, "seed {seed}: {r:?}");
+        // The gradient controller, in the same run, stays well within the bound.
+        let g = evaluate(&cfg, &LimiterSpec::by_name("gradient", &cfg).unwrap()).unwrap();
+        assert!(
+            g.peak_p99_after_halving_ms.unwrap() < 0.85 * bound,
+            "seed {seed}: {g:?}"
+        );
+        assert!(
+            g.limit_at_end.unwrap() < 0.65 * g.limit_before_halving.unwrap(),
+            "seed {seed}: {g:?}"
+        );
+    }
+}
+
+/// Little's law: a limit equal to the old slot count at most doubles the mean latency after the
+/// halving, which with Erlang-2 service stays within 2 × unloaded p99. Only an oracle knows the
+/// slot count, which is why `static` is sized from throughput × latency instead.
+#[test]
+fn static_limit_at_the_exact_slot_count_stays_within_the_bound() {
+    let cfg = at_3x(1);
+    let r = evaluate(&cfg, &LimiterSpec::Static(cfg.slots)).unwrap();
+    assert!(r.reconverged && r.reconverge_s == 0.0, "{r:?}");
+    assert!(r.peak_p99_after_halving_ms.unwrap() < 2.0 * r.unloaded_p99_ms);
 }
 
 #[test]

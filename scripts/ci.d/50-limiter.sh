@@ -1,8 +1,12 @@
-# mesh-limiter: everything, plus the global (Redis) limits against a real redis-server
-# (the tests spawn and kill it themselves on free loopback ports).
+# mesh-limiter: everything, plus the global (Redis) limits against a real redis-server (the tests
+# spawn and kill it themselves on free loopback ports) and the local limiter differentially
+# against a real Envoy 1.40.0 (same config, same request sequence, same decisions and headers).
 apt_install redis-server
 need redis-server
-log "cargo clippy -p mesh-limiter --features redis"
-cargo clippy -p mesh-limiter --features redis --all-targets --locked -- -D warnings
-log "cargo test -p mesh-limiter --features redis"
-cargo test -p mesh-limiter --features redis --locked
+ENVOY_1_40_0=$(envoy_bin 1.40.0)
+export ENVOY_1_40_0
+"$ENVOY_1_40_0" --version | grep -q '/1.40.0/' || die "envoy 1.40.0 missing or wrong at $ENVOY_1_40_0"
+log "cargo clippy -p mesh-limiter --features redis,envoy-tests"
+cargo clippy -p mesh-limiter --features redis,envoy-tests --all-targets --locked -- -D warnings
+log "cargo test -p mesh-limiter --features redis,envoy-tests"
+cargo test -p mesh-limiter --features redis,envoy-tests --locked

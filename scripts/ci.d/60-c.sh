@@ -49,3 +49,24 @@ log "C tests: valgrind, shared library"
 gcc -std=c99 $WARN -g -O0 $CFLAGS_MP -I"$C/tests/c" "$C/tests/c/test_main.c" $LIBS_MP $RPATH -o "$OUT/test-plain"
 (cd "$C/tests/c" && $VALGRIND "$OUT/test-plain") | tee "$OUT/test-valgrind.log"
 tail -1 "$OUT/test-valgrind.log" | grep -Eq '^[0-9]+ passed, 0 failed$' || die "C tests failed (valgrind)"
+
+log "examples: C++ Envoy-shaped filter (Dubbo, Redis, Thrift) and C Redis filter on the captured fixtures (ASan+UBSan)"
+FX=mesh-codec/tests/fixtures
+g++ -std=c++17 $WARN $SAN $CFLAGS_MP examples/cpp/envoy_filter.cpp $LIBS_STATIC -o "$OUT/envoy_filter"
+gcc -std=c99 $WARN $SAN $CFLAGS_MP examples/c/redis_filter.c $LIBS_STATIC -o "$OUT/redis_filter"
+{
+  "$OUT/envoy_filter" dubbo interface 4 $FX/dubbo/dubbo_js_sayhello.request.bin \
+    $FX/dubbo/dubbo_js_sayhello.response.bin x-meshplane-route=backend
+  "$OUT/envoy_filter" redis key 1 $FX/redis/cli_resp2.request.bin $FX/redis/cli_resp2.response.bin \
+    key_prefix=tenant:
+  "$OUT/envoy_filter" redis command 1 $FX/redis/debug_types_resp2.request.bin \
+    $FX/redis/debug_types_resp2.response.bin
+  "$OUT/envoy_filter" thrift method 3 $FX/thrift/header_binary.request.bin \
+    $FX/thrift/header_binary.response.bin x-meshplane-route=backend
+  "$OUT/envoy_filter" thrift service 2 $FX/thrift/binary_framed_multiplexed.request.bin \
+    $FX/thrift/binary_framed_multiplexed.response.bin
+} > "$OUT/cpp-output.txt"
+diff -u examples/cpp/expected-output.txt "$OUT/cpp-output.txt" || die "C++ example output changed"
+"$OUT/redis_filter" $FX/redis/cli_resp2.request.bin 5 > "$OUT/c-output.txt"
+diff -u examples/c/expected-output.txt "$OUT/c-output.txt" || die "C example output changed"
+log "examples: output as expected ($(wc -l < "$OUT/cpp-output.txt") + $(wc -l < "$OUT/c-output.txt") lines)"

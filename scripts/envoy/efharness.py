@@ -923,9 +923,13 @@ def main(argv: list[str] | None = None) -> int:
             for d in docs:
                 if d.get("kind") == "ConfigMap":
                     check_rls_configmap(d)
+            trees = [rls_config(d) for d in docs if d.get("kind") == "ConfigMap"]
             efs = envoy_filters(docs)
             if not efs:
                 raise HarnessError("no EnvoyFilter in the input")
+            ambiguous = yaml11_ambiguities(text)
+            if ambiguous:
+                raise HarnessError(f"unquoted strings that kubectl and Envoy read as booleans: {ambiguous}")
         except HarnessError as e:
             print(f"FAIL {fn}: {e}")
             failed += 1
@@ -937,6 +941,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"FAIL {fn} {ef_name(ef)}: {e}")
                 failed += 1
                 continue
+            problems = lint_local_descriptors(boot) + lint_global_descriptors(boot, trees)
+            if problems:
+                print(f"FAIL {fn} {ef_name(ef)}: " + "; ".join(problems))
+                failed += 1
             if args.dump:
                 os.makedirs(args.dump, exist_ok=True)
                 with open(os.path.join(args.dump, ef_name(ef).replace("/", "_") + ".bootstrap.yaml"), "w") as f:

@@ -6,10 +6,12 @@ loopback in front of a Python upstream, and requests go through it."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import efharness as h
-from conftest import FIXTURES
 from run_envoy import run_envoy, upstream
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _ef(name: str) -> dict:

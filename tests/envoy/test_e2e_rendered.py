@@ -9,9 +9,10 @@ from collections import Counter
 from pathlib import Path
 
 import efharness as h
-from conftest import ROOT
 from run_envoy import run_envoy, upstream
 from test_rendered_validate import render
+
+ROOT = Path(__file__).resolve().parents[2]
 
 INPUTS = ROOT / "tests" / "envoy" / "smartlimiters"
 
@@ -69,3 +70,34 @@ def test_rendered_global_limit_is_enforced_through_the_rls(envoy_latest, meshctl
         assert up.hits == 4
         assert len(rls.seen) == 6, "every request was decided by the RLS"
         assert all(domain == "slime" for domain, _ in rls.seen)
+
+
+def test_flagship_example_reviews_local_is_obeyed(envoy_latest, meshctl):
+    """examples/crds/reviews-local.yaml: a shared bucket of G per minute, and requests with the header match
+    also charged to their own bucket of T < G. Envoy checks the slower bucket first and stops at the first
+    empty one, so after T+1 header requests the shared bucket has G-T tokens left. The numbers and the
+    header are read from the rendered EnvoyFilter, so the test follows the example."""
+    docs = render(meshctl, ROOT / "examples" / "crds" / "reviews-local.yaml")
+    (ef,) = h.envoy_filters(docs)
+    per_route = next(cp["patch"]["value"]["typed_per_filter_config"]["envoy.filters.http.local_ratelimit"]["value"]
+                     for cp in ef["spec"]["configPatches"] if "typed_per_filter_config" in cp["patch"]["value"])
+    actions = next(cp["patch"]["value"]["route"]["rate_limits"] for cp in ef["spec"]["configPatches"]
+                   if "route" in cp["patch"]["value"])
+    buckets = {d["entries"][0]["key"]: d["tokenBucket"]["maxTokens"] for d in per_route["descriptors"]}
+    g, t = buckets["generic_key"], buckets["header_match"]
+    assert 0 < t < g
+    hdr = next(a["header_value_match"]["headers"][0] for rl in actions for a in rl["actions"] if "header_value_match" in a)
+    headers = {hdr["name"]: hdr["exact_match"]}
+    added = {x["header"]["key"]: x["header"]["value"] for x in per_route.get("responseHeadersToAdd", [])}
+    topo = h.derive_topology([ef])
+    h.apply_envoy_filter(topo, ef)
+    with upstream() as up, run_envoy(envoy_latest, topo, up.server_address[1]) as env:
+        listener = inbound(env)
+        assert [env.get(listener, "/", headers)[0] for _ in range(t + 1)] == [200] * t + [429]
+        got = [env.get(listener, "/")[0] for _ in range(g + 5)]
+        assert got == [200] * (g - t) + [429] * (t + 5), got
+        status, resp_headers = env.get(listener, "/")
+        assert status == 429
+        for k, v in added.items():
+            assert resp_headers.get(k) == v
+        assert up.hits == g

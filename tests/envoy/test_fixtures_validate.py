@@ -5,12 +5,14 @@ They are the regression set that does not depend on meshctl: if Envoy changes wh
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
 
 import efharness as h
-from conftest import FIXTURES
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 FIXTURE_FILES = sorted(FIXTURES.glob("*.yaml"))
 

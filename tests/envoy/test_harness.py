@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import efharness as h
-from conftest import FIXTURES
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def ef(*patches: dict) -> dict:

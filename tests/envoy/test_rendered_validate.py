@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import efharness as h
-from conftest import ROOT
+
+ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLES = sorted(p for p in (ROOT / "examples" / "crds").glob("*.yaml") if "kind: SmartLimiter" in p.read_text())
 _SNAPS = sorted(p for p in ROOT.glob("mesh-*/**/snapshots/*.snap") if "kind: EnvoyFilter" in p.read_text())

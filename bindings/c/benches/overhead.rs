@@ -1,11 +1,12 @@
 //! The cost of the C API over the Rust API: the same stream decoded message by message, each
 //! message's routing key read, once through `mesh_codec` directly (`meshplane`) and once through
-//! the exported `extern "C"` functions (`c_api`). bench-report prints c_api / meshplane: the
+//! the exported `extern "C"` functions (`c_api`), for a pipelined Redis stream and a Dubbo stream
+//! (the captured dubbo-js exchange, repeated). bench-report prints c_api / meshplane: the
 //! overhead factor (target ≤ 1.2).
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mesh_codec::{DecodeStatus, Direction, Limits, Metadata, new_codec};
 use meshplane::*;
 
@@ -40,8 +41,17 @@ fn redis_stream() -> Vec<u8> {
     s
 }
 
-fn rust_decode_all(stream: &[u8]) -> usize {
-    let mut codec = new_codec("redis", Direction::Request, Limits::DEFAULT).unwrap();
+/// The captured dubbo-js request stream (a call and a heartbeat), 100 times.
+fn dubbo_stream() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../mesh-codec/tests/fixtures/dubbo/dubbo_js_sayhello.request.bin"
+    );
+    std::fs::read(path).unwrap().repeat(100)
+}
+
+fn rust_decode_all(protocol: &str, key: &str, stream: &[u8]) -> usize {
+    let mut codec = new_codec(protocol, Direction::Request, Limits::DEFAULT).unwrap();
     let mut md = Metadata::new();
     let (mut off, mut keys) = (0, 0);
     while off < stream.len() {
@@ -49,17 +59,17 @@ fn rust_decode_all(stream: &[u8]) -> usize {
             DecodeStatus::Done { consumed } => off += consumed,
             DecodeStatus::NeedMoreData { .. } => panic!("truncated stream"),
         }
-        keys += md.get("key").map_or(0, str::len);
+        keys += md.get(key).map_or(0, str::len);
     }
     keys
 }
 
-fn c_decode_all(stream: &[u8]) -> usize {
+fn c_decode_all(protocol: &str, key: &str, stream: &[u8]) -> usize {
     unsafe {
         let mut codec = std::ptr::null_mut();
         let rc = meshplane_codec_new(
-            c"redis".as_ptr(),
-            5,
+            protocol.as_ptr().cast(),
+            protocol.len(),
             MESHPLANE_DIRECTION_REQUEST,
             std::ptr::null(),
             &mut codec,
@@ -78,7 +88,8 @@ fn c_decode_all(stream: &[u8]) -> usize {
             assert_eq!(rc, meshplane_result::Ok);
             off += consumed;
             let mut v = meshplane_str::EMPTY;
-            if meshplane_codec_header_get(codec, c"key".as_ptr(), 3, &mut v) == meshplane_result::Ok
+            if meshplane_codec_header_get(codec, key.as_ptr().cast(), key.len(), &mut v)
+                == meshplane_result::Ok
             {
                 keys += v.len;
             }
@@ -89,14 +100,23 @@ fn c_decode_all(stream: &[u8]) -> usize {
 }
 
 fn overhead(c: &mut Criterion) {
-    let stream = redis_stream();
-    assert_eq!(rust_decode_all(&stream), c_decode_all(&stream));
     let mut g = c.benchmark_group("capi_overhead");
-    g.throughput(Throughput::Bytes(stream.len() as u64));
-    g.bench_function("meshplane", |b| {
-        b.iter(|| rust_decode_all(black_box(&stream)))
-    });
-    g.bench_function("c_api", |b| b.iter(|| c_decode_all(black_box(&stream))));
+    for (protocol, key, stream) in [
+        ("redis", "key", redis_stream()),
+        ("dubbo", "interface", dubbo_stream()),
+    ] {
+        assert_eq!(
+            rust_decode_all(protocol, key, &stream),
+            c_decode_all(protocol, key, &stream)
+        );
+        g.throughput(Throughput::Bytes(stream.len() as u64));
+        g.bench_with_input(BenchmarkId::new("meshplane", protocol), &stream, |b, s| {
+            b.iter(|| rust_decode_all(protocol, key, black_box(s)))
+        });
+        g.bench_with_input(BenchmarkId::new("c_api", protocol), &stream, |b, s| {
+            b.iter(|| c_decode_all(protocol, key, black_box(s)))
+        });
+    }
     g.finish();
 }
 

@@ -872,3 +872,11 @@ pub unsafe extern "C" fn meshplane_buffer_len(buffer: *const meshplane_buffer) -
 pub unsafe extern "C" fn meshplane_buffer_free(buffer: *mut meshplane_buffer) {
     boundary!((), { unsafe { free_handle::<BufferState>(buffer) } })
 }
+
+// A codec may move between threads (one user at a time); buffers are immutable.
+const _: () = {
+    const fn movable<T: Send>() {}
+    const fn thread_safe<T: Send + Sync>() {}
+    movable::<CodecState>();
+    thread_safe::<BufferState>();
+};

@@ -702,3 +702,11 @@ pub unsafe extern "C" fn meshplane_concurrency_limiter_free(
 ) {
     boundary!((), { unsafe { free_handle::<ConcurrencyState>(limiter) } })
 }
+
+// The handles documented as thread-safe are backed by `Send + Sync` Rust types.
+const _: () = {
+    const fn thread_safe<T: Send + Sync>() {}
+    thread_safe::<ClockState>();
+    thread_safe::<RateLimiterState>();
+    thread_safe::<ConcurrencyState>();
+};

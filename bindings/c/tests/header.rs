@@ -60,3 +60,28 @@ fn header_has_guard_and_every_export() {
     }
     assert!(n > 20, "only {n} exported functions found");
 }
+
+#[test]
+fn the_c_tests_call_every_function() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let header = std::fs::read_to_string(dir.join("include/meshplane.h")).unwrap();
+    let mut tests = String::new();
+    for entry in std::fs::read_dir(dir.join("tests/c")).unwrap() {
+        tests.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let mut missing = Vec::new();
+    for (i, _) in header.match_indices("meshplane_") {
+        let name: String = header[i..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        // A function declaration: the name followed by `(`.
+        if header[i + name.len()..].starts_with('(')
+            && !tests.contains(&format!("{name}("))
+            && !missing.contains(&name)
+        {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "not called by tests/c: {missing:?}");
+}

@@ -370,23 +370,34 @@ impl<'a> Decoder<'a> {
         self.check_string_len(len, off)?;
         let start = self.pos;
         let scan = self.scan_units(len)?;
-        if last && scan.plain {
+        if last
+            && scan.plain
+            && let Ok(s) = std::str::from_utf8(&self.input[start..scan.end])
+        {
             self.pos = scan.end;
-            return match std::str::from_utf8(&self.input[start..scan.end]) {
-                Ok(s) => Ok(Cow::Borrowed(s)),
-                Err(e) => Err(HessianError::InvalidUtf8 {
-                    offset: start + e.valid_up_to(),
-                }),
-            };
+            return Ok(Cow::Borrowed(s));
         }
-        // Chunked or CESU-8: collect UTF-16 units, then decode.
-        let mut units: Vec<u16> = Vec::with_capacity(len.min(self.remaining()));
+        // Chunked or CESU-8: append chunk by chunk; plain chunks are copied as they are,
+        // surrogate halves are paired (also across chunks), a lone half becomes U+FFFD.
+        let mut out = String::with_capacity((scan.end - start).min(self.remaining()));
+        let mut pending: Option<u16> = None;
         let mut total = len;
-        let mut chunk_end = scan.end;
+        let mut scan = scan;
         let mut last = last;
         loop {
-            decode_cesu(&self.input[self.pos..chunk_end], self.pos, &mut units)?;
-            self.pos = chunk_end;
+            let chunk = &self.input[self.pos..scan.end];
+            match std::str::from_utf8(chunk) {
+                Ok(s) if scan.plain => {
+                    if pending.take().is_some() {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                    }
+                    out.push_str(s);
+                }
+                // CESU-8 surrogate halves, or sequences Java accepts and strict UTF-8 does not
+                // (overlong forms): decoded unit by unit, as the reference does.
+                _ => push_cesu(chunk, self.pos, &mut out, &mut pending)?,
+            }
+            self.pos = scan.end;
             if last {
                 break;
             }
@@ -395,14 +406,13 @@ impl<'a> Decoder<'a> {
             let (len, l) = self.string_chunk_len(tag, off)?;
             total += len;
             self.check_string_len(total, off)?;
-            chunk_end = self.scan_units(len)?.end;
+            scan = self.scan_units(len)?;
             last = l;
         }
-        Ok(Cow::Owned(
-            char::decode_utf16(units.iter().copied())
-                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect(),
-        ))
+        if pending.is_some() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+        Ok(Cow::Owned(out))
     }
 
     fn check_string_len(&self, len: usize, off: usize) -> Result<()> {
@@ -657,7 +667,12 @@ impl<'a> Decoder<'a> {
                     }
                     let d = self.enter(depth, off)?;
                     self.ctx.refs += 1;
+                    let mut n = 0;
                     while !self.end_marker()? {
+                        n += 1;
+                        if n > self.limits.max_collection_len {
+                            return Err(self.too_many(off, n));
+                        }
                         self.skip_at(d)?;
                         self.skip_at(d)?;
                     }
@@ -668,7 +683,12 @@ impl<'a> Decoder<'a> {
                     }
                     let d = self.enter(depth, off)?;
                     self.ctx.refs += 1;
+                    let mut n = 0;
                     while !self.end_marker()? {
+                        n += 1;
+                        if n > self.limits.max_collection_len {
+                            return Err(self.too_many(off, n));
+                        }
                         self.skip_at(d)?;
                     }
                 }
@@ -840,44 +860,51 @@ impl<'a> Decoder<'a> {
     }
 }
 
-/// Appends the UTF-16 units of CESU-8/UTF-8 `bytes` (already validated by `scan_units`).
-fn decode_cesu(bytes: &[u8], base: usize, out: &mut Vec<u16>) -> Result<()> {
+/// Appends CESU-8/UTF-8 `bytes` (already validated by `scan_units`) to `out`, pairing
+/// surrogate halves; `pending` carries a high half across chunks.
+fn push_cesu(bytes: &[u8], base: usize, out: &mut String, pending: &mut Option<u16>) -> Result<()> {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        match b {
-            0x00..=0x7f => {
-                out.push(b as u16);
-                i += 1;
-            }
-            0xc0..=0xdf => {
-                out.push((((b & 0x1f) as u16) << 6) | (bytes[i + 1] & 0x3f) as u16);
-                i += 2;
-            }
-            0xe0..=0xef => {
-                out.push(
-                    (((b & 0x0f) as u16) << 12)
-                        | (((bytes[i + 1] & 0x3f) as u16) << 6)
-                        | (bytes[i + 2] & 0x3f) as u16,
-                );
-                i += 3;
-            }
-            0xf0..=0xf7 => {
-                let c = (((b & 0x07) as u32) << 18)
+        let (c, n): (u32, usize) = match b {
+            0x00..=0x7f => (b as u32, 1),
+            0xc0..=0xdf => ((((b & 0x1f) as u32) << 6) | (bytes[i + 1] & 0x3f) as u32, 2),
+            0xe0..=0xef => (
+                (((b & 0x0f) as u32) << 12)
+                    | (((bytes[i + 1] & 0x3f) as u32) << 6)
+                    | (bytes[i + 2] & 0x3f) as u32,
+                3,
+            ),
+            0xf0..=0xf7 => (
+                (((b & 0x07) as u32) << 18)
                     | (((bytes[i + 1] & 0x3f) as u32) << 12)
                     | (((bytes[i + 2] & 0x3f) as u32) << 6)
-                    | (bytes[i + 3] & 0x3f) as u32;
-                match char::from_u32(c) {
-                    Some(ch) => {
-                        let mut buf = [0u16; 2];
-                        out.extend_from_slice(ch.encode_utf16(&mut buf));
-                    }
-                    None => return Err(HessianError::InvalidUtf8 { offset: base + i }),
-                }
-                i += 4;
-            }
+                    | (bytes[i + 3] & 0x3f) as u32,
+                4,
+            ),
             _ => return Err(HessianError::InvalidUtf8 { offset: base + i }),
+        };
+        match c {
+            0xd800..=0xdbff => {
+                if pending.replace(c as u16).is_some() {
+                    out.push(char::REPLACEMENT_CHARACTER);
+                }
+            }
+            0xdc00..=0xdfff => match pending.take() {
+                Some(hi) => {
+                    let cp = 0x10000 + (((hi as u32) - 0xd800) << 10) + (c - 0xdc00);
+                    out.push(char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER));
+                }
+                None => out.push(char::REPLACEMENT_CHARACTER),
+            },
+            _ => {
+                if pending.take().is_some() {
+                    out.push(char::REPLACEMENT_CHARACTER);
+                }
+                out.push(char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER));
+            }
         }
+        i += n;
     }
     Ok(())
 }

@@ -262,6 +262,13 @@ fn hostile_input_is_a_typed_error() {
     assert_eq!(e.offset(), 0);
     let e = from_slice(&hex("02 ff ff")).unwrap_err();
     assert!(matches!(e, HessianError::InvalidUtf8 { offset: 1 }));
+    let e = from_slice(&hex("02 c3 41")).unwrap_err();
+    assert!(matches!(e, HessianError::InvalidUtf8 { offset: 2 }), "{e}");
+    // overlong forms decode as the reference decodes them
+    assert_eq!(
+        from_slice(&hex("01 c0 80")).unwrap(),
+        Value::String("\0".into())
+    );
     let deep: Vec<u8> = std::iter::repeat_n(0x79u8, 100).chain([0x90]).collect();
     let e = from_slice(&deep).unwrap_err();
     assert!(matches!(e, HessianError::DepthExceeded { limit: 64, .. }));
@@ -298,4 +305,25 @@ fn every_prefix_is_eof_never_a_panic() {
         assert!(d.skip().unwrap_err().is_eof());
     }
     assert_eq!(from_slice(&b).unwrap(), v);
+}
+
+#[test]
+fn surrogate_halves_pair_across_chunks_and_lone_halves_are_replaced() {
+    // 'R' chunk of 2 units ending with a high half, final chunk starting with the low half
+    let b = hex("52 0002 61 eda0bd 02 edb880 62");
+    assert_eq!(from_slice(&b).unwrap(), Value::String("a\u{1F600}b".into()));
+    // lone high half, lone low half
+    assert_eq!(
+        from_slice(&hex("02 eda0bd 61")).unwrap(),
+        Value::String("\u{FFFD}a".into())
+    );
+    assert_eq!(
+        from_slice(&hex("01 edb880")).unwrap(),
+        Value::String("\u{FFFD}".into())
+    );
+    // a 4-byte UTF-8 sequence counts as two units (lenient: some encoders write it)
+    assert_eq!(
+        from_slice(&hex("03 f09f9880 61")).unwrap(),
+        Value::String("\u{1F600}a".into())
+    );
 }

@@ -106,9 +106,9 @@ async function proxy(upstream, ...extra) {
 }
 
 // Runs the consumer without blocking this process's event loop (the recorder relays in it).
-function consumer(addr) {
+function consumer(addr, dubboVersion = '2.0.2') {
   return new Promise((resolve, reject) => {
-    const p = spawn('node', [path.join(__dirname, 'js/consumer.js'), addr], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('node', [path.join(__dirname, 'js/consumer.js'), addr, dubboVersion], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => { out += d; });
@@ -157,6 +157,11 @@ test('apache-dubbo-js through meta_proxy: same results as direct, mutation, loca
   procs.push(plain.proc);
   const viaPlain = await consumer(plain.addr);
   assert.deepEqual(viaPlain, direct);
+  // dubbo version 2.4.10: the provider answers with flags 0/1/2 (no response attachments)
+  const direct2410 = await consumer(upstream, '2.4.10');
+  assert.deepEqual(direct2410.sayHello, direct.sayHello);
+  assert.equal(direct2410.boom.err.message, 'boom: x');
+  assert.deepEqual(await consumer(plain.addr, '2.4.10'), direct2410);
   assert.doesNotMatch(plain.stderr(), /MISMATCH|error/i);
 
   // 2. mutation + local heartbeat replies + a rejected method

@@ -2,7 +2,7 @@
  * arguments. Included by test_main.c. */
 
 /* Every protocol the library provides. */
-static const char *const protos[] = {"redis", "dubbo"};
+static const char *const protos[] = {"redis", "dubbo", "thrift"};
 #define N_PROTOCOLS (sizeof protos / sizeof protos[0])
 
 static const char REDIS_GET[] = "*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n";
@@ -173,6 +173,8 @@ TEST(codec_decode_redis_request) {
     CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, 3, &consumed, NULL), MESHPLANE_RESULT_NEED_MORE_DATA);
     CHECK_RC(meshplane_codec_decode(c, NULL, 0, &consumed, NULL), MESHPLANE_RESULT_NEED_MORE_DATA);
     CHECK_RC(meshplane_codec_decode(c, NULL, 3, &consumed, NULL), MESHPLANE_RESULT_NULL_PARAMETER);
+    /* a length no buffer can have */
+    CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, (size_t)-1, &consumed, NULL), MESHPLANE_RESULT_INVALID_PARAMETER);
     CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, NULL, NULL), MESHPLANE_RESULT_NULL_PARAMETER);
 
     CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)REDIS_GET, REDIS_GET_LEN, &consumed, &needed), MESHPLANE_RESULT_OK);
@@ -194,6 +196,7 @@ TEST(codec_decode_redis_request) {
     CHECK(v.len == 4242);
     CHECK_RC(meshplane_codec_header_get(c, LIT("\xc3"), &v), MESHPLANE_RESULT_INVALID_UTF8);
     CHECK_RC(meshplane_codec_header_get(c, NULL, 1, &v), MESHPLANE_RESULT_NULL_PARAMETER);
+    CHECK_RC(meshplane_codec_header_get(c, "key", (size_t)-1, &v), MESHPLANE_RESULT_INVALID_PARAMETER);
     CHECK_RC(meshplane_codec_header_get(c, NULL, 0, &v), MESHPLANE_RESULT_NOT_FOUND);
     CHECK_RC(meshplane_codec_header_get(c, LIT("key"), NULL), MESHPLANE_RESULT_NULL_PARAMETER);
 
@@ -283,6 +286,43 @@ TEST(codec_decode_errors) {
             CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)big, sizeof big - 1, &consumed, NULL), MESHPLANE_RESULT_CODEC_FRAME_TOO_LARGE);
             CHECK_RC(meshplane_codec_error_offset(c, &off), MESHPLANE_RESULT_OK);
             meshplane_codec_free(c);
+        }
+    }
+    /* limits: too many elements, too deep */
+    {
+        meshplane_limits lim = meshplane_limits_default();
+        static const char many[] = "*5\r\n$1\r\na\r\n";
+        static const char deep[] = "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n";
+        lim.max_elements = 2;
+        lim.max_depth = 2;
+        c = NULL;
+        CHECK_RC(meshplane_codec_new(LIT("redis"), MESHPLANE_DIRECTION_REQUEST, &lim, &c), MESHPLANE_RESULT_OK);
+        if (c) {
+            CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)many, sizeof many - 1, &consumed, NULL), MESHPLANE_RESULT_CODEC_TOO_MANY_ELEMENTS);
+            CHECK_RC(meshplane_codec_error_offset(c, &off), MESHPLANE_RESULT_OK);
+            CHECK(off == 0);
+            meshplane_codec_free(c);
+        }
+        c = NULL;
+        CHECK_RC(meshplane_codec_new(LIT("redis"), MESHPLANE_DIRECTION_RESPONSE, &lim, &c), MESHPLANE_RESULT_OK);
+        if (c) {
+            CHECK_RC(meshplane_codec_decode(c, (const uint8_t *)deep, sizeof deep - 1, &consumed, NULL), MESHPLANE_RESULT_CODEC_DEPTH_EXCEEDED);
+            CHECK_RC(meshplane_codec_error_offset(c, &off), MESHPLANE_RESULT_OK);
+            CHECK(off > 0 && off < sizeof deep - 1);
+            meshplane_codec_free(c);
+        }
+    }
+    /* a valid message the codec does not handle: Dubbo with a non-hessian2 serialization (id 3) */
+    {
+        static const uint8_t java[] = {0xda, 0xbb, 0xc3, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 'N'};
+        c = new_codec("dubbo", MESHPLANE_DIRECTION_REQUEST);
+        if (c) {
+            CHECK_RC(meshplane_codec_decode(c, java, sizeof java, &consumed, NULL), MESHPLANE_RESULT_CODEC_UNSUPPORTED);
+            CHECK_RC(meshplane_codec_error_message(c, &msg), MESHPLANE_RESULT_OK);
+            CHECK(msg.len > 0);
+            meshplane_codec_free(c);
+        } else {
+            CHECK(0);
         }
     }
     /* garbage bytes of every value never crash: each decode is OK, NEED_MORE_DATA or a codec error */
@@ -552,6 +592,70 @@ TEST(codec_dubbo_fixture) {
     }
     free(req);
     free(resp);
+    meshplane_codec_free(c);
+    meshplane_codec_free(r);
+}
+
+TEST(codec_thrift) {
+    /* framed binary call add(1, 2), seqid 0, as the Apache Python client sends it */
+    static const uint8_t wire[] = {0, 0, 0, 0x1e, 0x80, 1, 0, 1, 0, 0, 0, 3, 'a', 'd', 'd', 0, 0, 0, 0,
+                                   8, 0, 1, 0, 0, 0, 1, 8, 0, 2, 0, 0, 0, 2, 0};
+    meshplane_codec *c = new_codec("thrift", MESHPLANE_DIRECTION_REQUEST);
+    meshplane_codec *r = new_codec("thrift", MESHPLANE_DIRECTION_RESPONSE);
+    meshplane_message_info info;
+    meshplane_typed_value tv;
+    meshplane_str v;
+    meshplane_kv kv[1];
+    uint8_t out[256];
+    size_t consumed = 0, written = 0, i;
+    if (!c || !r) { CHECK(0); meshplane_codec_free(c); meshplane_codec_free(r); return; }
+    for (i = 0; i < sizeof wire; i++)
+        CHECK_RC(meshplane_codec_decode(c, wire, i, &consumed, NULL), MESHPLANE_RESULT_NEED_MORE_DATA);
+    CHECK_RC(meshplane_codec_decode(c, wire, sizeof wire, &consumed, NULL), MESHPLANE_RESULT_OK);
+    CHECK(consumed == sizeof wire);
+    CHECK_RC(meshplane_codec_message_info(c, &info), MESHPLANE_RESULT_OK);
+    CHECK(info.message_type == MESHPLANE_MESSAGE_TYPE_REQUEST && info.has_request_id && info.request_id == 0);
+    CHECK_RC(meshplane_codec_header_get(c, LIT("method"), &v), MESHPLANE_RESULT_OK);
+    CHECK(STR_EQ(v, "add"));
+    CHECK_RC(meshplane_codec_typed_get(c, LIT("transport"), &tv), MESHPLANE_RESULT_OK);
+    CHECK(tv.kind == MESHPLANE_TYPED_TEXT && STR_EQ(tv.text, "framed"));
+    CHECK_RC(meshplane_codec_typed_get(c, LIT("protocol"), &tv), MESHPLANE_RESULT_OK);
+    CHECK(tv.kind == MESHPLANE_TYPED_TEXT && STR_EQ(tv.text, "binary"));
+    /* only THeader carries a mutation: framed refuses it, with a message */
+    kv[0].key = "k"; kv[0].key_len = 1; kv[0].value = "v"; kv[0].value_len = 1;
+    CHECK_RC(meshplane_codec_encode(c, wire, sizeof wire, kv, 1, out, sizeof out, &written), MESHPLANE_RESULT_CODEC_MUTATION_REFUSED);
+    CHECK_RC(meshplane_codec_error_message(c, &v), MESHPLANE_RESULT_OK);
+    CHECK(v.len > 0);
+    /* the local reply is a TApplicationException the response codec reads as an error */
+    CHECK_RC(meshplane_codec_on_error(c, MESHPLANE_LOCAL_ERROR_OVER_LIMIT, LIT("slow down"), out, sizeof out, &written), MESHPLANE_RESULT_OK);
+    CHECK_RC(meshplane_codec_decode(r, out, written, &consumed, NULL), MESHPLANE_RESULT_OK);
+    CHECK(consumed == written);
+    CHECK_RC(meshplane_codec_message_info(r, &info), MESHPLANE_RESULT_OK);
+    CHECK(info.message_type == MESHPLANE_MESSAGE_TYPE_RESPONSE && info.status == MESHPLANE_RESPONSE_STATUS_ERROR);
+    CHECK(info.has_request_id && info.request_id == 0);
+    /* a THeader capture accepts a mutation, which decodes back as an info header */
+    {
+        size_t len = 0;
+        uint8_t *req = read_file(FIXTURES "thrift/header_binary.request.bin", &len);
+        meshplane_buffer *buf = NULL;
+        meshplane_codec *again = new_codec("thrift", MESHPLANE_DIRECTION_REQUEST);
+        CHECK(req != NULL && again != NULL);
+        if (req && again) {
+            CHECK_RC(meshplane_codec_decode(c, req, len, &consumed, NULL), MESHPLANE_RESULT_OK);
+            CHECK_RC(meshplane_codec_typed_get(c, LIT("transport"), &tv), MESHPLANE_RESULT_OK);
+            CHECK(STR_EQ(tv.text, "header"));
+            kv[0].key = "x-tenant"; kv[0].key_len = 8; kv[0].value = "blue"; kv[0].value_len = 4;
+            CHECK_RC(meshplane_codec_encode_to_buffer(c, req, consumed, kv, 1, &buf), MESHPLANE_RESULT_OK);
+            if (buf) {
+                CHECK_RC(meshplane_codec_decode(again, meshplane_buffer_data(buf), meshplane_buffer_len(buf), &consumed, NULL), MESHPLANE_RESULT_OK);
+                CHECK_RC(meshplane_codec_header_get(again, LIT("x-tenant"), &v), MESHPLANE_RESULT_OK);
+                CHECK(STR_EQ(v, "blue"));
+            }
+            meshplane_buffer_free(buf);
+        }
+        free(req);
+        meshplane_codec_free(again);
+    }
     meshplane_codec_free(c);
     meshplane_codec_free(r);
 }

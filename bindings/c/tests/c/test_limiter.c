@@ -129,6 +129,7 @@ TEST(rate_limiter_check) {
     /* bad arguments; the decision is not written */
     d.limit = 4242;
     CHECK_RC(meshplane_rate_limiter_check(rl, NULL, 1, &d), MESHPLANE_RESULT_NULL_PARAMETER);
+    CHECK_RC(meshplane_rate_limiter_check(rl, desc, (size_t)-1 / 2, &d), MESHPLANE_RESULT_INVALID_PARAMETER);
     CHECK_RC(meshplane_rate_limiter_check(rl, desc, 1, NULL), MESHPLANE_RESULT_NULL_PARAMETER);
     CHECK_RC(meshplane_rate_limiter_check(NULL, desc, 1, &d), MESHPLANE_RESULT_NULL_PARAMETER);
     CHECK_RC(meshplane_rate_limiter_check(GARBAGE(meshplane_rate_limiter), desc, 1, &d), MESHPLANE_RESULT_INVALID_HANDLE);

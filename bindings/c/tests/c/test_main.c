@@ -25,6 +25,7 @@ int main(void) {
     RUN(codec_on_error_and_heartbeat);
     RUN(codec_dubbo_heartbeat);
     RUN(codec_dubbo_fixture);
+    RUN(codec_thrift);
     RUN(clock_manual);
     RUN(error_handle_null_and_garbage);
     RUN(rate_limiter_config_errors);
@@ -36,6 +37,7 @@ int main(void) {
     RUN(concurrency_limiter_aimd_backs_off);
     RUN(concurrency_limiter_is_thread_safe);
     RUN(translate_renders_envoyfilters);
+    RUN(translate_warnings);
     RUN(translate_with_metrics);
     RUN(translate_errors);
     return RUNNER_EXIT();

@@ -58,6 +58,24 @@ TEST(translate_renders_envoyfilters) {
     }
 }
 
+TEST(translate_warnings) {
+    /* Slime's calculator groups right: 10-2-3 is 11, and the translation says so */
+    meshplane_translation *t = NULL;
+    meshplane_str yaml, w;
+    size_t len;
+    const char *in = crds_with("10-2-3", &len);
+    CHECK_RC(meshplane_translate(in, len, NULL, 0, 0, &t, NULL), MESHPLANE_RESULT_OK);
+    if (!t) return;
+    CHECK_RC(meshplane_translation_yaml(t, &yaml), MESHPLANE_RESULT_OK);
+    CHECK(STR_CONTAINS(yaml, "maxTokens: 11"));
+    CHECK(meshplane_translation_warning_count(t) == 1);
+    CHECK_RC(meshplane_translation_warning_at(t, 0, &w), MESHPLANE_RESULT_OK);
+    CHECK(STR_CONTAINS(w, "default/reviews: spec.sets._base.descriptor[0].action.quota"));
+    CHECK(STR_CONTAINS(w, "10-2-3"));
+    CHECK_RC(meshplane_translation_warning_at(t, 1, &w), MESHPLANE_RESULT_NOT_FOUND);
+    meshplane_translation_free(t);
+}
+
 TEST(translate_with_metrics) {
     static const char metrics[] = "{\"_base.pod\": 4}";
     meshplane_translation *t = NULL;

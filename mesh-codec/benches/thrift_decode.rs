@@ -1,0 +1,79 @@
+//! Thrift decode: Meshplane (message header + metadata + allocation-free body skip) against the
+//! `thrift` crate's protocol readers (read_message_begin + skip of the args struct), on the
+//! real `roundtrip(AllTypes)` call recorded from the Apache Python client (unframed, so both
+//! must walk the whole body to find its end).
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use mesh_codec::{DecodeStatus, Direction, Limits, Metadata, new_codec};
+use thrift::protocol::{TBinaryInputProtocol, TCompactInputProtocol, TInputProtocol, TType};
+
+/// The 4th message (roundtrip) of a recorded request stream.
+fn roundtrip_call(fixture: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/thrift/{fixture}.request.bin",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(path).expect("fixture");
+    let mut codec = new_codec("thrift", Direction::Request, Limits::DEFAULT).unwrap();
+    let mut md = Metadata::new();
+    let mut off = 0;
+    loop {
+        let DecodeStatus::Done { consumed } = codec.decode(&bytes[off..], &mut md).unwrap() else {
+            panic!("fixture ends mid-message")
+        };
+        if md.get("method") == Some("roundtrip") {
+            return bytes[off..off + consumed].to_vec();
+        }
+        off += consumed;
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("thrift_decode");
+    for (param, fixture) in [
+        ("binary", "binary_unframed"),
+        ("compact", "compact_unframed"),
+    ] {
+        let msg = roundtrip_call(fixture);
+        let mut codec = new_codec("thrift", Direction::Request, Limits::DEFAULT).unwrap();
+        let mut md = Metadata::new();
+        g.bench_with_input(BenchmarkId::new("meshplane", param), &msg, |b, msg| {
+            b.iter(|| {
+                let st = codec.decode(black_box(msg), &mut md).unwrap();
+                assert_eq!(
+                    st,
+                    DecodeStatus::Done {
+                        consumed: msg.len()
+                    }
+                );
+                black_box(md.get("method").map(str::len))
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("thrift_crate", param), &msg, |b, msg| {
+            b.iter(|| {
+                let mut input: &[u8] = black_box(msg);
+                let name_len = if param == "binary" {
+                    let mut p = TBinaryInputProtocol::new(&mut input, true);
+                    let id = p.read_message_begin().unwrap();
+                    p.skip(TType::Struct).unwrap();
+                    p.read_message_end().unwrap();
+                    id.name.len()
+                } else {
+                    let mut p = TCompactInputProtocol::new(&mut input);
+                    let id = p.read_message_begin().unwrap();
+                    p.skip(TType::Struct).unwrap();
+                    p.read_message_end().unwrap();
+                    id.name.len()
+                };
+                assert!(input.is_empty());
+                black_box(name_len)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,424 @@
+//! Allocation-free readers for the Thrift binary and compact protocols: message header and a
+//! struct walker that skips a body by its encoded lengths.
+
+use crate::{CodecError, Limits};
+
+/// Why a read stopped: the input ends early (only when the end is not known) or an error.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    More,
+    /// Boxed so that the hot `Result`s stay two words wide.
+    Err(Box<CodecError>),
+}
+
+impl From<CodecError> for Stop {
+    #[cold]
+    fn from(e: CodecError) -> Self {
+        Stop::Err(Box::new(e))
+    }
+}
+
+pub(crate) type R<T> = Result<T, Stop>;
+
+/// The two wire protocols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Proto {
+    /// Binary; `strict` = versioned header (0x8001).
+    Binary {
+        strict: bool,
+    },
+    Compact,
+}
+
+/// Thrift message types on the wire.
+pub(crate) const T_CALL: u8 = 1;
+pub(crate) const T_REPLY: u8 = 2;
+pub(crate) const T_EXCEPTION: u8 = 3;
+pub(crate) const T_ONEWAY: u8 = 4;
+
+/// A cursor over `buf` (absolute offsets). When `bounded`, `buf` ends where the message must
+/// end (a frame), so running past it is malformed; otherwise it asks for more input.
+#[derive(Debug)]
+pub(crate) struct Cur<'a> {
+    pub buf: &'a [u8],
+    pub pos: usize,
+    pub bounded: bool,
+    pub limits: Limits,
+    /// Added to offsets in errors (where `buf` starts inside the message).
+    pub base: usize,
+}
+
+impl<'a> Cur<'a> {
+    pub fn new(buf: &'a [u8], pos: usize, bounded: bool, limits: Limits) -> Self {
+        Cur {
+            buf,
+            pos,
+            bounded,
+            limits,
+            base: 0,
+        }
+    }
+
+    #[inline]
+    pub fn off(&self) -> usize {
+        self.base + self.pos
+    }
+
+    /// Makes sure `n` more bytes are available.
+    #[inline]
+    fn need(&self, n: usize) -> R<()> {
+        let end = self.pos.saturating_add(n);
+        if end <= self.buf.len() {
+            return Ok(());
+        }
+        Err(self.past_end(end))
+    }
+
+    #[cold]
+    fn past_end(&self, end: usize) -> Stop {
+        if self.bounded {
+            CodecError::malformed(self.off(), "value runs past the end of the frame").into()
+        } else if self.base + end > self.limits.max_frame_size {
+            CodecError::FrameTooLarge {
+                offset: self.off(),
+                size: (self.base + end) as u64,
+                limit: self.limits.max_frame_size,
+            }
+            .into()
+        } else {
+            Stop::More
+        }
+    }
+
+    #[inline]
+    pub fn skip(&mut self, n: usize) -> R<()> {
+        self.need(n)?;
+        self.pos += n;
+        Ok(())
+    }
+
+    #[inline]
+    pub fn u8(&mut self) -> R<u8> {
+        self.need(1)?;
+        let b = self.buf[self.pos];
+        self.pos += 1;
+        Ok(b)
+    }
+
+    #[inline]
+    pub fn be_i16(&mut self) -> R<i16> {
+        self.need(2)?;
+        let v = i16::from_be_bytes([self.buf[self.pos], self.buf[self.pos + 1]]);
+        self.pos += 2;
+        Ok(v)
+    }
+
+    #[inline]
+    pub fn be_i32(&mut self) -> R<i32> {
+        self.need(4)?;
+        let b = &self.buf[self.pos..self.pos + 4];
+        self.pos += 4;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    pub fn bytes(&mut self, n: usize) -> R<&'a [u8]> {
+        self.need(n)?;
+        let s = &self.buf[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(s)
+    }
+
+    /// Unsigned LEB128 varint of at most `max_bytes` bytes.
+    #[inline]
+    pub fn varint(&mut self, max_bytes: usize) -> R<u64> {
+        let start = self.off();
+        let mut v: u64 = 0;
+        for i in 0..max_bytes {
+            let b = self.u8()?;
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(CodecError::malformed(start, "varint too long").into())
+    }
+
+    /// A length (binary i32 or compact varint) checked against the limits.
+    fn check_len(&self, at: usize, len: i64) -> R<usize> {
+        if len < 0 {
+            return Err(CodecError::malformed(at, "negative length").into());
+        }
+        if len as u64 > self.limits.max_frame_size as u64 {
+            return Err(CodecError::FrameTooLarge {
+                offset: at,
+                size: len as u64,
+                limit: self.limits.max_frame_size,
+            }
+            .into());
+        }
+        Ok(len as usize)
+    }
+}
+
+/// The header of one message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MsgHeader<'a> {
+    pub name: &'a [u8],
+    pub mtype: u8,
+    pub seqid: i32,
+}
+
+fn check_mtype(at: usize, t: u8) -> R<u8> {
+    if (T_CALL..=T_ONEWAY).contains(&t) {
+        Ok(t)
+    } else {
+        Err(CodecError::malformed(at, format!("unknown message type {t}")).into())
+    }
+}
+
+/// Reads a message header in protocol `p` at the cursor.
+pub(crate) fn read_msg_header<'a>(c: &mut Cur<'a>, p: Proto) -> R<MsgHeader<'a>> {
+    match p {
+        Proto::Binary { strict: true } => {
+            let at = c.off();
+            let v = c.be_i32()? as u32;
+            if v & 0xffff_0000 != 0x8001_0000 {
+                return Err(CodecError::malformed(at, "bad binary protocol version").into());
+            }
+            let mtype = check_mtype(at + 3, (v & 0xff) as u8)?;
+            let at = c.off();
+            let n = c.be_i32()?;
+            let n = c.check_len(at, n.into())?;
+            let name = c.bytes(n)?;
+            let seqid = c.be_i32()?;
+            Ok(MsgHeader { name, mtype, seqid })
+        }
+        Proto::Binary { strict: false } => {
+            let at = c.off();
+            let n = c.be_i32()?;
+            let n = c.check_len(at, n.into())?;
+            let name = c.bytes(n)?;
+            let at = c.off();
+            let mtype = check_mtype(at, c.u8()?)?;
+            let seqid = c.be_i32()?;
+            Ok(MsgHeader { name, mtype, seqid })
+        }
+        Proto::Compact => {
+            let at = c.off();
+            if c.u8()? != 0x82 {
+                return Err(CodecError::malformed(at, "bad compact protocol id").into());
+            }
+            let at = c.off();
+            let vt = c.u8()?;
+            if vt & 0x1f != 1 {
+                return Err(CodecError::malformed(at, "bad compact protocol version").into());
+            }
+            let mtype = check_mtype(at, vt >> 5)?;
+            let seqid = c.varint(5)? as u32 as i32;
+            let at = c.off();
+            let n = c.varint(5)?;
+            let n = c.check_len(at, n as i64)?;
+            let name = c.bytes(n)?;
+            Ok(MsgHeader { name, mtype, seqid })
+        }
+    }
+}
+
+// Binary type ids.
+const B_STOP: u8 = 0;
+const B_I32: u8 = 8;
+const B_STRING: u8 = 11;
+
+/// Reads the first field header of a binary struct: `None` for an empty struct, else
+/// (field id, type). The cursor is left after the field header.
+pub(crate) fn binary_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
+    let t = c.u8()?;
+    if t == B_STOP {
+        return Ok(None);
+    }
+    let id = c.be_i16()?;
+    Ok(Some((id, t)))
+}
+
+// Compact type ids.
+const C_STOP: u8 = 0;
+const C_I32: u8 = 5;
+const C_BINARY: u8 = 8;
+
+/// Reads a compact field header; `None` at STOP. Returns (field id, type).
+#[inline]
+fn compact_field(c: &mut Cur<'_>, last: i16) -> R<Option<(i16, u8)>> {
+    let b = c.u8()?;
+    if b == C_STOP {
+        return Ok(None);
+    }
+    let t = b & 0x0f;
+    let delta = b >> 4;
+    let id = if delta != 0 {
+        last.wrapping_add(i16::from(delta))
+    } else {
+        let z = c.varint(3)? as u32;
+        ((z >> 1) as i32 ^ -((z & 1) as i32)) as i16
+    };
+    Ok(Some((id, t)))
+}
+
+/// First field header of a compact struct (see [`binary_first_field`]).
+pub(crate) fn compact_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
+    compact_field(c, 0)
+}
+
+/// Skips a whole struct in protocol `p`.
+pub(crate) fn skip_struct(c: &mut Cur<'_>, p: Proto) -> R<()> {
+    let cx = super::skip::Ctx {
+        limits: c.limits,
+        bounded: c.bounded,
+        base: c.base,
+    };
+    c.pos = match p {
+        Proto::Binary { .. } => super::skip::binary_struct(c.buf, c.pos, 1, &cx)?,
+        Proto::Compact => super::skip::compact_struct(c.buf, c.pos, 1, &cx)?,
+    };
+    Ok(())
+}
+
+/// First field of the struct at the cursor.
+pub(crate) fn first_field(c: &mut Cur<'_>, p: Proto) -> R<Option<(i16, u8)>> {
+    match p {
+        Proto::Binary { .. } => binary_first_field(c),
+        Proto::Compact => compact_first_field(c),
+    }
+}
+
+/// Writes a message header.
+pub(crate) fn write_msg_header(out: &mut Vec<u8>, p: Proto, name: &[u8], mtype: u8, seqid: i32) {
+    match p {
+        Proto::Binary { strict: true } => {
+            out.extend_from_slice(&[0x80, 0x01, 0x00, mtype]);
+            out.extend_from_slice(&(name.len() as i32).to_be_bytes());
+            out.extend_from_slice(name);
+            out.extend_from_slice(&seqid.to_be_bytes());
+        }
+        Proto::Binary { strict: false } => {
+            out.extend_from_slice(&(name.len() as i32).to_be_bytes());
+            out.extend_from_slice(name);
+            out.push(mtype);
+            out.extend_from_slice(&seqid.to_be_bytes());
+        }
+        Proto::Compact => {
+            out.push(0x82);
+            out.push((mtype << 5) | 1);
+            write_varint(out, u64::from(seqid as u32));
+            write_varint(out, name.len() as u64);
+            out.extend_from_slice(name);
+        }
+    }
+}
+
+/// Writes a TApplicationException struct {1: string message, 2: i32 type}.
+pub(crate) fn write_app_exception(out: &mut Vec<u8>, p: Proto, message: &[u8], kind: i32) {
+    match p {
+        Proto::Binary { .. } => {
+            out.extend_from_slice(&[B_STRING, 0, 1]);
+            out.extend_from_slice(&(message.len() as i32).to_be_bytes());
+            out.extend_from_slice(message);
+            out.extend_from_slice(&[B_I32, 0, 2]);
+            out.extend_from_slice(&kind.to_be_bytes());
+            out.push(B_STOP);
+        }
+        Proto::Compact => {
+            out.push(0x10 | C_BINARY);
+            write_varint(out, message.len() as u64);
+            out.extend_from_slice(message);
+            out.push(0x10 | C_I32);
+            write_varint(out, u64::from(((kind << 1) ^ (kind >> 31)) as u32));
+            out.push(C_STOP);
+        }
+    }
+}
+
+pub(crate) fn write_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(b: &[u8]) -> Cur<'_> {
+        Cur::new(b, 0, false, Limits::DEFAULT)
+    }
+
+    #[test]
+    fn compact_add_header() {
+        let b = [
+            0x82, 0x21, 0x00, 0x03, b'a', b'd', b'd', 0x15, 0x02, 0x15, 0x04, 0x00,
+        ];
+        let mut c = cur(&b);
+        let h = read_msg_header(&mut c, Proto::Compact).unwrap();
+        assert_eq!((h.name, h.mtype, h.seqid), (&b"add"[..], T_CALL, 0));
+        skip_struct(&mut c, Proto::Compact).unwrap();
+        assert_eq!(c.pos, b.len());
+    }
+
+    #[test]
+    fn binary_list_of_i32_is_skipped_by_length() {
+        // struct { 1: list<i32> [1,2] }
+        let b = [15, 0, 1, 8, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0];
+        let mut c = cur(&b);
+        skip_struct(&mut c, Proto::Binary { strict: true }).unwrap();
+        assert_eq!(c.pos, b.len());
+        let mut c = cur(&b[..10]);
+        assert!(matches!(
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::More)
+        ));
+        let mut c = Cur::new(&b[..10], 0, true, Limits::DEFAULT);
+        assert!(matches!(
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn depth_limit() {
+        // nested structs 1: struct { 1: struct {...} }
+        let mut b = Vec::new();
+        for _ in 0..10 {
+            b.extend_from_slice(&[12, 0, 1]);
+        }
+        b.extend(std::iter::repeat_n(0u8, 11));
+        let limits = Limits {
+            max_depth: 5,
+            ..Limits::DEFAULT
+        };
+        let mut c = Cur::new(&b, 0, false, limits);
+        assert!(matches!(
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::DepthExceeded { limit: 5, .. })
+        ));
+        let mut c = cur(&b);
+        skip_struct(&mut c, Proto::Binary { strict: true }).unwrap();
+        assert_eq!(c.pos, b.len());
+    }
+
+    #[test]
+    fn hostile_counts() {
+        let b = [15, 0, 1, 12, 0x7f, 0xff, 0xff, 0xff];
+        let mut c = cur(&b);
+        assert!(matches!(
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::TooManyElements { offset: 3, .. })
+        ));
+        let b = [11, 0, 1, 0xff, 0xff, 0xff, 0xff];
+        let mut c = cur(&b);
+        assert!(matches!(
+            skip_struct(&mut c, Proto::Binary { strict: true }),
+            Err(Stop::Err(e)) if matches!(*e, CodecError::Malformed { offset: 3, .. })
+        ));
+    }
+}
