@@ -8,72 +8,26 @@ use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
 use mesh_codec::thrift::ThriftCodec;
 use mesh_codec::{
-    Codec, CodecError, DecodeStatus, Direction, Limits, LocalError, LocalErrorKind, MessageType,
-    Metadata, Mutation, ResponseStatus,
+    Codec, DecodeStatus, Direction, Limits, LocalError, LocalErrorKind, MessageType, Metadata,
+    Mutation, ResponseStatus,
 };
+use meshplane_fuzz::{LIMITS, drive, mutate_and_redecode};
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_frame_size: 1 << 20,
-        max_depth: 16,
-        max_elements: 4096,
-    };
-    for dir in [Direction::Request, Direction::Response] {
-        let mut codec = ThriftCodec::new(dir, limits);
-        let mut md = Metadata::new();
-        let mut off = 0;
-        while off < data.len() {
-            let rest = &data[off..];
-            match codec.decode(rest, &mut md) {
-                Ok(DecodeStatus::Done { consumed }) => {
-                    assert!(consumed > 0 && consumed <= rest.len());
-                    let msg = &rest[..consumed];
-                    let mut out = BytesMut::new();
-                    codec.encode(msg, &md, &Mutation::new(), &mut out).unwrap();
-                    assert_eq!(&out[..], msg);
-                    mutation_round_trip(msg, &md, limits);
-                    local_reply_decodes(&md, limits);
-                    off += consumed;
-                }
-                Ok(DecodeStatus::NeedMoreData { needed }) => {
-                    if let Some(n) = needed {
-                        assert!(n > rest.len());
-                    }
-                    break;
-                }
-                Err(e) => {
-                    assert!(e.offset().is_some_and(|o| o <= rest.len()), "{e:?}");
-                    break;
-                }
-            }
-        }
-    }
+    drive(data, ThriftCodec::new, |_, msg, md| {
+        mutation_round_trip(msg, md);
+        local_reply_decodes(md, LIMITS);
+    });
 });
 
-fn mutation_round_trip(msg: &[u8], md: &Metadata, limits: Limits) {
-    let mut codec = ThriftCodec::new(Direction::Request, limits);
-    let mut out = BytesMut::new();
+fn mutation_round_trip(msg: &[u8], md: &Metadata) {
     let m = Mutation::new().with("x-fuzz", "1");
     let header = md.typed("transport").map(|v| v.to_string()) == Some("header".into());
-    match codec.encode(msg, md, &m, &mut out) {
-        Ok(()) => {
-            assert!(header);
-            let big = Limits {
-                max_frame_size: limits.max_frame_size * 2,
-                ..limits
-            };
-            let mut fresh = ThriftCodec::new(Direction::Request, big);
-            let mut again = Metadata::new();
-            match fresh.decode(&out, &mut again) {
-                Ok(DecodeStatus::Done { consumed }) => assert_eq!(consumed, out.len()),
-                other => panic!("mutated message does not decode: {other:?}"),
-            }
-            assert_eq!(again.get("x-fuzz"), Some("1"));
-            assert_eq!(again.get("method"), md.get("method"));
-            assert_eq!(again.request_id, md.request_id);
-        }
-        Err(CodecError::MutationRefused { .. }) => {}
-        Err(e) => panic!("encode failed: {e}"),
+    if let Some(again) = mutate_and_redecode(ThriftCodec::new, Direction::Request, msg, md, &m) {
+        assert!(header, "only THeader messages carry a mutation");
+        assert_eq!(again.get("x-fuzz"), Some("1"));
+        assert_eq!(again.get("method"), md.get("method"));
+        assert_eq!(again.request_id, md.request_id);
     }
 }
 

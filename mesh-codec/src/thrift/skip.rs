@@ -29,8 +29,11 @@ impl Ctx {
             )
             .into()
         } else if self.base.saturating_add(pos) > self.limits.max_frame_size {
+            // Reported at the start of the walked region: the claim `pos` is the same however
+            // much input is buffered, but `buf.len()` is not (chunked and whole decodes must
+            // give the same error).
             CodecError::FrameTooLarge {
-                offset: self.base + buf.len(),
+                offset: self.base,
                 size: self.base.saturating_add(pos) as u64,
                 limit: self.limits.max_frame_size,
             }
