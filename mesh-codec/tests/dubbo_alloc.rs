@@ -4,20 +4,12 @@
 
 use std::path::PathBuf;
 
-use mesh_codec::{DecodeStatus, Direction, Limits, Metadata, new_codec};
+use mesh_codec::{Direction, Limits, Metadata, new_codec};
+
+mod common;
 
 fn decode_all(codec: &mut dyn mesh_codec::Codec, md: &mut Metadata, input: &[u8]) -> usize {
-    let mut off = 0;
-    let mut n = 0;
-    while off < input.len() {
-        match codec.decode(&input[off..], md).unwrap() {
-            DecodeStatus::Done { consumed } => off += consumed,
-            DecodeStatus::NeedMoreData { .. } => panic!("incomplete"),
-        }
-        assert!(md.request_id.is_some());
-        n += 1;
-    }
-    n
+    common::decode_all_with(codec, md, input, |md| assert!(md.request_id.is_some()))
 }
 
 #[test]

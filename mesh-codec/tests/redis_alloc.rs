@@ -4,17 +4,10 @@
 
 use mesh_codec::{DecodeStatus, Direction, Limits, Metadata, new_codec};
 
+mod common;
+
 fn decode_all(codec: &mut dyn mesh_codec::Codec, md: &mut Metadata, input: &[u8]) -> usize {
-    let mut off = 0;
-    let mut n = 0;
-    while off < input.len() {
-        match codec.decode(&input[off..], md).unwrap() {
-            DecodeStatus::Done { consumed } => off += consumed,
-            DecodeStatus::NeedMoreData { .. } => panic!("incomplete"),
-        }
-        n += 1;
-    }
-    n
+    common::decode_all_with(codec, md, input, |_| {})
 }
 
 #[test]
