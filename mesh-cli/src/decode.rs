@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use mesh_codec::stream::{StreamEnd, decode_all};
 use mesh_codec::{Direction, Limits, Metadata, PROTOCOLS, TypedValue, new_codec};
 use serde_json::{Map, Value};
 
@@ -51,32 +52,22 @@ pub fn run(args: DecodeArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut md = Metadata::new();
-    let mut offset = 0usize;
-    while offset < input.len() {
-        match codec.decode(&input[offset..], &mut md) {
-            Ok(mesh_codec::DecodeStatus::Done { consumed }) => {
-                let line = message_json(&md, consumed);
-                if writeln!(out, "{line}").is_err() {
-                    return ExitCode::from(2);
-                }
-                offset += consumed;
-            }
-            Ok(mesh_codec::DecodeStatus::NeedMoreData { .. }) => {
-                let _ = out.flush();
-                eprintln!("incomplete message at offset {offset}");
-                return ExitCode::from(3);
-            }
-            Err(e) => {
-                let _ = out.flush();
-                eprintln!("{}", e.shifted(offset));
-                return ExitCode::from(1);
-            }
+    let end = decode_all(codec.as_mut(), &input, &mut md, |md, _, size| {
+        writeln!(out, "{}", message_json(md, size)).is_ok()
+    });
+    let flushed = out.flush().is_ok();
+    match end {
+        Ok(StreamEnd::Complete) if flushed => ExitCode::SUCCESS,
+        Ok(StreamEnd::Complete | StreamEnd::Stopped { .. }) => ExitCode::from(2),
+        Ok(StreamEnd::Incomplete { offset }) => {
+            eprintln!("incomplete message at offset {offset}");
+            ExitCode::from(3)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
         }
     }
-    if out.flush().is_err() {
-        return ExitCode::from(2);
-    }
-    ExitCode::SUCCESS
 }
 
 /// The JSON line for one message: routable keys and typed values go under `metadata`.

@@ -74,3 +74,55 @@ impl Framer {
         self.consumed += n;
     }
 }
+
+/// How [`decode_all`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamEnd {
+    /// Every byte was part of a whole message.
+    Complete,
+    /// The input ends inside the message that starts at `offset`.
+    Incomplete { offset: usize },
+    /// `each` asked to stop after the message ending at `offset`.
+    Stopped { offset: usize },
+}
+
+/// Decodes a whole buffered stream (one direction of a connection) message by message, calling
+/// `each(metadata, offset, size)` for every message; `each` returns `false` to stop early.
+/// Errors carry stream offsets.
+///
+/// ```
+/// use mesh_codec::stream::{decode_all, StreamEnd};
+/// use mesh_codec::{new_codec, Direction, Limits, Metadata};
+/// let mut codec = new_codec("redis", Direction::Request, Limits::default()).unwrap();
+/// let mut commands = Vec::new();
+/// let end = decode_all(codec.as_mut(), b"PING\r\n*1\r\n$4\r\nQU", &mut Metadata::new(), |md, _, _| {
+///     commands.push(md.get("command").unwrap().to_string());
+///     true
+/// });
+/// assert_eq!(end, Ok(StreamEnd::Incomplete { offset: 6 }));
+/// assert_eq!(commands, ["ping"]);
+/// ```
+pub fn decode_all(
+    codec: &mut dyn Codec,
+    input: &[u8],
+    md: &mut Metadata,
+    mut each: impl FnMut(&Metadata, usize, usize) -> bool,
+) -> Result<StreamEnd, CodecError> {
+    let mut offset = 0;
+    while offset < input.len() {
+        match codec
+            .decode(&input[offset..], md)
+            .map_err(|e| e.shifted(offset))?
+        {
+            DecodeStatus::Done { consumed } => {
+                let keep_going = each(md, offset, consumed);
+                offset += consumed;
+                if !keep_going {
+                    return Ok(StreamEnd::Stopped { offset });
+                }
+            }
+            DecodeStatus::NeedMoreData { .. } => return Ok(StreamEnd::Incomplete { offset }),
+        }
+    }
+    Ok(StreamEnd::Complete)
+}

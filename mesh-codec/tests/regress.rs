@@ -1,6 +1,6 @@
 //! Inputs the fuzzers found, pinned: a chunked decode must give exactly what a whole decode gives.
 
-use mesh_codec::stream::Framer;
+use mesh_codec::stream::{Framer, decode_all};
 use mesh_codec::{Direction, Limits, Metadata, new_codec};
 
 /// (protocol, direction, file under tests/regress/).
@@ -18,19 +18,12 @@ const LIMITS: Limits = Limits {
 
 fn decode_whole(protocol: &str, dir: Direction, input: &[u8]) -> (Vec<usize>, Option<String>) {
     let mut codec = new_codec(protocol, dir, LIMITS).unwrap();
-    let mut md = Metadata::new();
-    let (mut sizes, mut off) = (Vec::new(), 0);
-    while off < input.len() {
-        match codec.decode(&input[off..], &mut md) {
-            Ok(mesh_codec::DecodeStatus::Done { consumed }) => {
-                sizes.push(consumed);
-                off += consumed;
-            }
-            Ok(mesh_codec::DecodeStatus::NeedMoreData { .. }) => break,
-            Err(e) => return (sizes, Some(e.shifted(off).to_string())),
-        }
-    }
-    (sizes, None)
+    let mut sizes = Vec::new();
+    let end = decode_all(codec.as_mut(), input, &mut Metadata::new(), |_, _, size| {
+        sizes.push(size);
+        true
+    });
+    (sizes, end.err().map(|e| e.to_string()))
 }
 
 fn decode_chunked(

@@ -3,6 +3,7 @@
 //! logic lives in the Rust crates.
 
 use bytes::BytesMut;
+use mesh_codec::stream::{StreamEnd, decode_all};
 use mesh_codec::{
     Codec, DecodeStatus, Direction, Limits, LocalError, LocalErrorKind, Metadata, Mutation,
     TypedValue, new_codec,
@@ -106,24 +107,26 @@ fn decode<'py>(
     max_frame_size: usize,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     let mut codec = make_codec(protocol, parse_direction(direction)?, max_frame_size)?;
-    let mut md = Metadata::new();
     let mut out = Vec::new();
-    let mut offset = 0;
-    while offset < data.len() {
-        match codec.decode(&data[offset..], &mut md) {
-            Ok(DecodeStatus::Done { consumed }) => {
-                out.push(message_dict(py, &md, consumed)?);
-                offset += consumed;
-            }
-            Ok(DecodeStatus::NeedMoreData { .. }) => return Err(incomplete(py, offset)),
-            Err(e) => {
-                let e = e.shifted(offset);
-                let at = e.offset().unwrap_or(offset);
-                return Err(decode_error(py, at, e.to_string()));
-            }
+    let mut failed = None;
+    let end = decode_all(codec.as_mut(), data, &mut Metadata::new(), |md, _, size| {
+        match message_dict(py, md, size) {
+            Ok(d) => out.push(d),
+            Err(e) => failed = Some(e),
+        }
+        failed.is_none()
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    match end {
+        Ok(StreamEnd::Complete | StreamEnd::Stopped { .. }) => Ok(out),
+        Ok(StreamEnd::Incomplete { offset }) => Err(incomplete(py, offset)),
+        Err(e) => {
+            let at = e.offset().unwrap_or(0);
+            Err(decode_error(py, at, e.to_string()))
         }
     }
-    Ok(out)
 }
 
 /// A codec for one direction of one connection, fed with chunks as they arrive.
