@@ -76,9 +76,15 @@ impl Ctx {
         Ok(n as usize)
     }
 
+    /// Checks the nesting depth of a value starting at `at`. Fixed-size values are skipped
+    /// without reading them, so `at` may lie past the input: then the value has not arrived
+    /// yet, and the answer is "more data" (or end of frame), never an offset outside the input.
     #[inline]
-    fn depth(&self, at: usize, depth: usize) -> R<()> {
+    fn depth(&self, buf: &[u8], at: usize, depth: usize) -> R<()> {
         if depth > self.limits.max_depth {
+            if at > buf.len() {
+                return Err(self.eof(buf, at));
+            }
             let limit = self.limits.max_depth;
             return Err(self.err(at, |offset| CodecError::DepthExceeded { offset, limit }));
         }
@@ -114,7 +120,7 @@ fn b_fixed(t: u8) -> usize {
 
 /// Skips a binary struct starting at `pos`; returns the position after its STOP.
 pub(crate) fn binary_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
-    cx.depth(pos, depth)?;
+    cx.depth(buf, pos, depth)?;
     loop {
         let t = byte(buf, pos, cx)?;
         if t == 0 {
@@ -157,7 +163,7 @@ fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
         }
         12 => binary_struct(buf, pos, depth + 1, cx),
         13 => {
-            cx.depth(pos, depth + 1)?;
+            cx.depth(buf, pos, depth + 1)?;
             let kt = byte(buf, pos, cx)?;
             let vt = byte(buf, pos + 1, cx)?;
             let n = binary_count(buf, pos + 2, pos, cx)?;
@@ -186,7 +192,7 @@ fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usiz
             Ok(p)
         }
         14 | 15 => {
-            cx.depth(pos, depth + 1)?;
+            cx.depth(buf, pos, depth + 1)?;
             let et = byte(buf, pos, cx)?;
             let n = binary_count(buf, pos + 1, pos, cx)?;
             check_b_elem(pos, et, cx)?;
@@ -283,7 +289,7 @@ fn varint32(buf: &[u8], mut pos: usize, cx: &Ctx) -> R<(u64, usize)> {
 
 /// Skips a compact struct starting at `pos`; returns the position after its STOP.
 pub(crate) fn compact_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
-    cx.depth(pos, depth)?;
+    cx.depth(buf, pos, depth)?;
     loop {
         let h = byte(buf, pos, cx)?;
         if h == 0 {
@@ -322,7 +328,7 @@ fn compact_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usi
         }
         12 => compact_struct(buf, pos, depth + 1, cx),
         9 | 10 => {
-            cx.depth(pos, depth + 1)?;
+            cx.depth(buf, pos, depth + 1)?;
             let h = byte(buf, pos, cx)?;
             let et = h & 0x0f;
             let (n, mut p) = if h >> 4 == 15 {
@@ -344,7 +350,7 @@ fn compact_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usi
             Ok(p)
         }
         11 => {
-            cx.depth(pos, depth + 1)?;
+            cx.depth(buf, pos, depth + 1)?;
             let (n, mut p) = varint32(buf, pos, cx)?;
             let n = cx.count(pos, n)?;
             if n == 0 {
