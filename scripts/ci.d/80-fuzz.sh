@@ -1,11 +1,18 @@
-# Fuzz smoke run: every target `cargo fuzz list` reports (fuzz/, outside the workspace) runs for
-# FUZZ_SECONDS (default 20) seconds, seeded from the codecs' captured fixtures. A crash, a
-# failed assertion or a leak fails the section; the crashing input is kept in fuzz/artifacts/.
+# Fuzz smoke run: every target `cargo fuzz list` reports (fuzz/, outside the workspace) runs
+# FUZZ_RUNS inputs (default 60000) from libFuzzer seed FUZZ_SEED (default 1), seeded from the
+# codecs' captured fixtures and the pinned finds in mesh-codec/tests/regress. A fixed seed makes
+# the gate reproducible: the same commit explores the same inputs on every run, so CI fails for
+# a change, not for luck. FUZZ_SECONDS (default 90) caps each target on a slow machine.
+# Exploring for new finds is the same script with a random seed and more time:
+#   FUZZ_SEED=0 FUZZ_RUNS=-1 FUZZ_SECONDS=600 scripts/test-all fuzz
+# A crash, a failed assertion or a leak fails the section; the input is kept in fuzz/artifacts/.
 need cargo python3
 cargo_tool cargo-fuzz 0.13.2
 # cargo-fuzz passes -Z flags (sanitizer, coverage); only stable Rust exists here.
 export RUSTC_BOOTSTRAP=1
-secs=${FUZZ_SECONDS:-20}
+secs=${FUZZ_SECONDS:-90}
+runs=${FUZZ_RUNS:-60000}
+seed=${FUZZ_SEED:-1}
 cd "$ROOT/fuzz"
 mapfile -t targets < <(cargo fuzz list)
 [ ${#targets[@]} -gt 0 ] || die "cargo fuzz list: no targets"
@@ -14,13 +21,16 @@ cargo fuzz build --release --debug-assertions
 
 # Seed corpora: a target named <proto>_… gets fixtures/<proto>/*; codec_stream gets every
 # protocol's fixtures behind its 3-byte header (protocol index, direction, chunk seed).
-python3 - "$ROOT" "${targets[@]}" <<'PY'
+# A seeded smoke starts from a fresh corpus (same inputs every run); exploring keeps growing one.
+if [ "$seed" = 0 ]; then corpus_root=corpus; else corpus_root=corpus-smoke; rm -rf corpus-smoke; fi
+python3 - "$ROOT" "$corpus_root" "${targets[@]}" <<'PY'
 import pathlib, sys
 root = pathlib.Path(sys.argv[1])
+corpus_root = root / "fuzz" / sys.argv[2]
 fixtures = root / "mesh-codec" / "tests" / "fixtures"
 protocols = ["redis", "thrift", "dubbo"]  # mesh_codec::PROTOCOLS order
-for target in sys.argv[2:]:
-    corpus = root / "fuzz" / "corpus" / target
+for target in sys.argv[3:]:
+    corpus = corpus_root / target
     corpus.mkdir(parents=True, exist_ok=True)
     for proto_dir in sorted(p for p in fixtures.glob("*") if p.is_dir()):
         for f in sorted(proto_dir.glob("*.bin")):
@@ -33,11 +43,22 @@ for target in sys.argv[2:]:
                 (corpus / f"seed-{proto_dir.name}-{f.name}").write_bytes(header + data)
             elif target.split("_")[0] == proto_dir.name:
                 (corpus / f"seed-{f.name}").write_bytes(data)
+    # Pinned fuzzer finds: tests/regress/<proto>-<what>[.request|.response].bin
+    for f in sorted((root / "mesh-codec" / "tests" / "regress").glob("*.bin")):
+        proto = f.name.split("-")[0]
+        data = f.read_bytes()[:65536]
+        if target == "codec_stream" and proto in protocols:
+            direction = 1 if f.name.endswith(".response.bin") else 0
+            header = bytes([protocols.index(proto), direction, len(data) % 251])
+            (corpus / f"regress-{f.name}").write_bytes(header + data)
+        elif target.split("_")[0] == proto:
+            (corpus / f"regress-{f.name}").write_bytes(data)
 PY
 
 for t in "${targets[@]}"; do
-  log "cargo fuzz run $t (${secs}s)"
-  cargo fuzz run --release --debug-assertions "$t" "corpus/$t" -- \
-    -max_total_time="$secs" -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
+  log "cargo fuzz run $t (seed $seed, $runs runs, at most ${secs}s)"
+  cargo fuzz run --release --debug-assertions "$t" "$corpus_root/$t" -- \
+    -seed="$seed" -runs="$runs" -max_total_time="$secs" \
+    -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 \
     || die "fuzz target $t failed (input saved under fuzz/artifacts/$t)"
 done
