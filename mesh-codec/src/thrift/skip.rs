@@ -2,6 +2,14 @@
 //! length without touching them, and every read is bounds-checked, so a skip that overshoots
 //! the input is caught by the next read (positions only grow, and each length is bounded by
 //! the frame limit, so they cannot overflow).
+//!
+//! The struct loops give every common type its own arm that advances the position by a
+//! constant (or by a length read at a known place), so the next field's position depends on
+//! this field's type only through a branch. Messages of one method repeat their type sequence,
+//! the branches are predicted, and the CPU runs ahead through the fields instead of waiting
+//! for each type byte to load (a size table indexed by the type put that load on the critical
+//! path). Containers of fixed-size values, strings and varints are skipped inside the struct
+//! loop; only structs and containers of structs or containers cost a call.
 
 use crate::{CodecError, Limits};
 
@@ -118,115 +126,158 @@ fn b_fixed(t: u8) -> usize {
     B_FIXED.get(t as usize).copied().unwrap_or(0) as usize
 }
 
-/// Skips a binary struct starting at `pos`; returns the position after its STOP.
+/// The largest string length a binary message may claim.
+#[inline(always)]
+fn b_max_str(cx: &Ctx) -> usize {
+    cx.limits.max_frame_size.min(i32::MAX as usize)
+}
+
+/// Skips a binary string whose length word is at `pos`.
+#[inline(always)]
+fn binary_string(buf: &[u8], pos: usize, cx: &Ctx) -> R<usize> {
+    match buf.get(pos..pos + 4) {
+        Some(b) => {
+            let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
+            if n > b_max_str(cx) {
+                return Err(binary_bad_len(pos, n, cx));
+            }
+            Ok(pos + 4 + n)
+        }
+        None => Err(cx.eof(buf, pos + 4)),
+    }
+}
+
+/// A string length word that is negative or over the frame limit.
+#[cold]
+#[inline(never)]
+fn binary_bad_len(pos: usize, n: usize, cx: &Ctx) -> Stop {
+    if n > i32::MAX as usize {
+        cx.err(pos, |o| CodecError::malformed(o, "negative length"))
+    } else {
+        let limit = cx.limits.max_frame_size;
+        cx.err(pos, |offset| CodecError::FrameTooLarge {
+            offset,
+            size: n as u64,
+            limit,
+        })
+    }
+}
+
+/// Skips a binary struct starting at `pos` (nested at `depth`); returns the position after
+/// its STOP.
 pub(crate) fn binary_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     cx.depth(buf, pos, depth)?;
     loop {
         let t = byte(buf, pos, cx)?;
-        if t == 0 {
-            return Ok(pos + 1);
-        }
-        pos += 3;
-        // Fixed-size values and strings (the common fields) share one branch-light path:
-        // a string's length word is read speculatively (0 when missing: the next read then
-        // fails at the right place).
-        let fixed = b_fixed(t);
-        let is_str = t == 11;
-        if fixed != 0 || is_str {
-            let word = match buf.get(pos..pos + 4) {
-                Some(b) => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
-                None => 0,
-            };
-            let slen = if is_str { 4 + word as usize } else { 0 };
-            if is_str && word as usize > cx.limits.max_frame_size.min(i32::MAX as usize) {
-                return binary_value(buf, pos, t, depth, cx); // reports the error
+        pos = match t {
+            0 => return Ok(pos + 1),
+            8 => pos + 7,   // i32
+            10 => pos + 11, // i64
+            11 => binary_string(buf, pos + 3, cx)?,
+            2 | 3 => pos + 4, // bool, byte
+            4 => pos + 11,    // double
+            6 => pos + 5,     // i16
+            16 => pos + 19,   // uuid
+            12 => binary_struct(buf, pos + 3, depth + 1, cx)?,
+            14 | 15 => binary_list(buf, pos + 3, depth, cx)?,
+            13 => binary_map(buf, pos + 3, depth, cx)?,
+            _ => {
+                return Err(cx.err(pos, |o| {
+                    CodecError::malformed(o, format!("unknown binary type {t}"))
+                }));
             }
-            pos += fixed + slen;
-        } else if t == 12 {
-            pos = binary_struct(buf, pos, depth + 1, cx)?; // what `binary_value` does for 12
-        } else {
-            pos = binary_value(buf, pos, t, depth, cx)?;
-        }
+        };
     }
 }
 
-/// Skips one variable-size binary value (string, struct, containers).
-fn binary_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
-    match t {
-        11 => {
-            let n = be32(buf, pos, cx)?;
-            if n < 0 {
-                return Err(cx.err(pos, |o| CodecError::malformed(o, "negative length")));
-            }
-            let n = cx.len(buf, pos, n as u64)?;
-            Ok(pos + 4 + n)
-        }
-        12 => binary_struct(buf, pos, depth + 1, cx),
-        13 => {
-            cx.depth(buf, pos, depth + 1)?;
-            let kt = byte(buf, pos, cx)?;
-            let vt = byte(buf, pos + 1, cx)?;
-            let n = binary_count(buf, pos + 2, pos, cx)?;
-            check_b_elem(pos, kt, cx)?;
-            check_b_elem(pos + 1, vt, cx)?;
-            let mut p = pos + 6;
-            let (kf, vf) = (b_fixed(kt), b_fixed(vt));
-            if kf != 0 && vf != 0 {
-                return Ok(p + n * (kf + vf));
-            }
-            for _ in 0..n {
-                p = if kf != 0 {
-                    p + kf
-                } else {
-                    binary_elem(buf, p, kt, depth + 1, cx)?
-                };
-                p = if vf != 0 {
-                    p + vf
-                } else {
-                    binary_elem(buf, p, vt, depth + 1, cx)?
-                };
-                if p > buf.len() {
-                    return Err(cx.eof(buf, p));
-                }
-            }
-            Ok(p)
-        }
-        14 | 15 => {
-            cx.depth(buf, pos, depth + 1)?;
-            let et = byte(buf, pos, cx)?;
-            let n = binary_count(buf, pos + 1, pos, cx)?;
-            check_b_elem(pos, et, cx)?;
-            let mut p = pos + 5;
-            let f = b_fixed(et);
-            if f != 0 {
-                return Ok(p + n * f);
-            }
-            for _ in 0..n {
-                p = binary_elem(buf, p, et, depth + 1, cx)?;
-            }
-            Ok(p)
-        }
-        _ => Err(cx.err(pos - 3, |o| {
-            CodecError::malformed(o, format!("unknown binary type {t}"))
-        })),
+/// Skips a list or set (header at `pos`) in a value nested at `depth`. Fixed-size elements
+/// are skipped by length and strings in a loop, here; other elements by [`binary_elems`].
+#[inline(always)]
+fn binary_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    cx.depth(buf, pos, depth + 1)?;
+    let et = byte(buf, pos, cx)?;
+    let n = binary_count(buf, pos + 1, pos, cx)?;
+    check_b_elem(pos, et, cx)?;
+    let mut p = pos + 5;
+    let f = b_fixed(et);
+    if f != 0 {
+        return Ok(p + n * f);
     }
+    if et == 11 {
+        for _ in 0..n {
+            p = binary_string(buf, p, cx)?;
+        }
+        return Ok(p);
+    }
+    binary_elems(buf, p, et, n, depth + 1, cx)
 }
 
-/// A variable-size container element: strings inline, structs directly, the rest by call.
+/// `n` elements of type `t` (struct or container) in a container nested at `depth`.
+#[inline(never)]
+fn binary_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    for _ in 0..n {
+        p = binary_elem(buf, p, t, depth, cx)?;
+    }
+    Ok(p)
+}
+
+/// One container element of a type other than fixed-size (in a container nested at `depth`).
 #[inline(always)]
 fn binary_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
-    if t == 11
-        && let Some(b) = buf.get(p..p + 4)
-    {
-        let n = u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
-        if n <= cx.limits.max_frame_size.min(i32::MAX as usize) {
-            return Ok(p + 4 + n);
+    match t {
+        11 => binary_string(buf, p, cx),
+        12 => binary_struct(buf, p, depth + 1, cx),
+        13 => binary_map(buf, p, depth, cx),
+        _ => binary_list(buf, p, depth, cx), // 14, 15: element types are checked
+    }
+}
+
+/// Skips a map (header at `pos`) in a value nested at `depth`.
+#[inline(always)]
+fn binary_map(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    cx.depth(buf, pos, depth + 1)?;
+    let kt = byte(buf, pos, cx)?;
+    let vt = byte(buf, pos + 1, cx)?;
+    let n = binary_count(buf, pos + 2, pos, cx)?;
+    check_b_elem(pos, kt, cx)?;
+    check_b_elem(pos + 1, vt, cx)?;
+    let p = pos + 6;
+    let (kf, vf) = (b_fixed(kt), b_fixed(vt));
+    if kf != 0 && vf != 0 {
+        return Ok(p + n * (kf + vf));
+    }
+    binary_entries(buf, p, kt, vt, n, depth + 1, cx)
+}
+
+/// `n` map entries (at least one type not fixed-size) in a map nested at `depth`. Each entry
+/// ends with a check against the input, so a long map over a short input stops early.
+#[inline(never)]
+fn binary_entries(
+    buf: &[u8],
+    mut p: usize,
+    kt: u8,
+    vt: u8,
+    n: usize,
+    depth: usize,
+    cx: &Ctx,
+) -> R<usize> {
+    let (kf, vf) = (b_fixed(kt), b_fixed(vt));
+    for _ in 0..n {
+        p = if kf != 0 {
+            p + kf
+        } else {
+            binary_elem(buf, p, kt, depth, cx)?
+        };
+        p = if vf != 0 {
+            p + vf
+        } else {
+            binary_elem(buf, p, vt, depth, cx)?
+        };
+        if p > buf.len() {
+            return Err(cx.eof(buf, p));
         }
     }
-    if t == 12 {
-        return binary_struct(buf, p, depth + 1, cx); // what `binary_value` does for 12
-    }
-    binary_value(buf, p, t, depth, cx)
+    Ok(p)
 }
 
 #[inline]
@@ -251,9 +302,18 @@ fn check_b_elem(at: usize, t: u8, cx: &Ctx) -> R<()> {
 
 // ---------------------------------------------------------------- compact
 
-/// Skips a varint of at most `max` bytes.
+/// Skips a varint of at most `max` bytes. One-byte varints (small ints, short lengths) take
+/// a predicted branch.
 #[inline(always)]
-fn skip_varint(buf: &[u8], mut pos: usize, max: usize, cx: &Ctx) -> R<usize> {
+fn skip_varint(buf: &[u8], pos: usize, max: usize, cx: &Ctx) -> R<usize> {
+    match buf.get(pos) {
+        Some(&b) if b < 0x80 => Ok(pos + 1),
+        _ => skip_long_varint(buf, pos, max, cx),
+    }
+}
+
+#[inline(never)]
+fn skip_long_varint(buf: &[u8], mut pos: usize, max: usize, cx: &Ctx) -> R<usize> {
     let start = pos;
     loop {
         let b = byte(buf, pos, cx)?;
@@ -287,7 +347,20 @@ fn varint32(buf: &[u8], mut pos: usize, cx: &Ctx) -> R<(u64, usize)> {
     }
 }
 
-/// Skips a compact struct starting at `pos`; returns the position after its STOP.
+/// Skips a compact string (binary) whose varint length is at `pos`.
+#[inline(always)]
+fn compact_string(buf: &[u8], pos: usize, cx: &Ctx) -> R<usize> {
+    match buf.get(pos) {
+        Some(&n) if n < 0x80 => Ok(pos + 1 + cx.len(buf, pos, u64::from(n))?),
+        _ => {
+            let (n, p) = varint32(buf, pos, cx)?;
+            Ok(p + cx.len(buf, pos, n)?)
+        }
+    }
+}
+
+/// Skips a compact struct starting at `pos` (nested at `depth`); returns the position after
+/// its STOP.
 pub(crate) fn compact_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     cx.depth(buf, pos, depth)?;
     loop {
@@ -301,92 +374,130 @@ pub(crate) fn compact_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx)
         }
         let t = h & 0x0f;
         pos = match t {
-            1 | 2 => pos, // bool value lives in the type nibble
-            3 => pos + 1,
-            4 => skip_varint(buf, pos, 3, cx)?,
-            5 => skip_varint(buf, pos, 5, cx)?,
-            6 => skip_varint(buf, pos, 10, cx)?,
-            7 => pos + 8,
-            _ => compact_elem(buf, pos, t, depth, cx)?,
+            1 | 2 => pos,                       // bool value lives in the type nibble
+            5 => skip_varint(buf, pos, 5, cx)?, // i32
+            8 => compact_string(buf, pos, cx)?,
+            6 => skip_varint(buf, pos, 10, cx)?, // i64
+            3 => pos + 1,                        // byte
+            4 => skip_varint(buf, pos, 3, cx)?,  // i16
+            7 => pos + 8,                        // double
+            13 => pos + 16,                      // uuid
+            12 => compact_struct(buf, pos, depth + 1, cx)?,
+            9 | 10 => compact_list(buf, pos, depth, cx)?,
+            11 => compact_map(buf, pos, depth, cx)?,
+            _ => {
+                return Err(cx.err(pos, |o| {
+                    CodecError::malformed(o, format!("unknown compact type {t}"))
+                }));
+            }
         };
     }
 }
 
-/// Skips one compact value (in a container, bools are one byte).
-fn compact_value(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
-    match t {
+/// Skips one compact scalar of type `t` (in a container, bools take a byte); `None` for
+/// structs and containers.
+#[inline(always)]
+fn compact_scalar(buf: &[u8], pos: usize, t: u8, cx: &Ctx) -> Option<R<usize>> {
+    Some(match t {
+        5 => skip_varint(buf, pos, 5, cx),
+        8 => compact_string(buf, pos, cx),
+        6 => skip_varint(buf, pos, 10, cx),
         1..=3 => Ok(pos + 1),
         4 => skip_varint(buf, pos, 3, cx),
-        5 => skip_varint(buf, pos, 5, cx),
-        6 => skip_varint(buf, pos, 10, cx),
         7 => Ok(pos + 8),
         13 => Ok(pos + 16),
-        8 => {
-            let (n, p) = varint32(buf, pos, cx)?;
-            let n = cx.len(buf, pos, n)?;
-            Ok(p + n)
-        }
-        12 => compact_struct(buf, pos, depth + 1, cx),
-        9 | 10 => {
-            cx.depth(buf, pos, depth + 1)?;
-            let h = byte(buf, pos, cx)?;
-            let et = h & 0x0f;
-            let (n, mut p) = if h >> 4 == 15 {
-                varint32(buf, pos + 1, cx)?
-            } else {
-                (u64::from(h >> 4), pos + 1)
-            };
-            let n = cx.count(pos, n)?;
-            check_c_elem(pos, et, cx)?;
-            match et {
-                1..=3 => return Ok(p + n),
-                7 => return Ok(p + n * 8),
-                13 => return Ok(p + n * 16),
-                _ => {}
-            }
+        _ => return None,
+    })
+}
+
+/// Skips a list or set (header at `pos`) in a value nested at `depth`. Fixed-size elements
+/// are skipped by length and scalars in a loop, here; structs and containers by
+/// [`compact_elems`].
+#[inline(always)]
+fn compact_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    cx.depth(buf, pos, depth + 1)?;
+    let h = byte(buf, pos, cx)?;
+    let et = h & 0x0f;
+    let (n, mut p) = if h >> 4 == 15 {
+        varint32(buf, pos + 1, cx)?
+    } else {
+        (u64::from(h >> 4), pos + 1)
+    };
+    let n = cx.count(pos, n)?;
+    check_c_elem(pos, et, cx)?;
+    match et {
+        1..=3 => Ok(p + n),
+        7 => Ok(p + n * 8),
+        13 => Ok(p + n * 16),
+        4 | 5 | 6 | 8 => {
             for _ in 0..n {
-                p = compact_elem(buf, p, et, depth + 1, cx)?;
+                p = match et {
+                    5 => skip_varint(buf, p, 5, cx)?,
+                    8 => compact_string(buf, p, cx)?,
+                    6 => skip_varint(buf, p, 10, cx)?,
+                    _ => skip_varint(buf, p, 3, cx)?,
+                };
             }
             Ok(p)
         }
-        11 => {
-            cx.depth(buf, pos, depth + 1)?;
-            let (n, mut p) = varint32(buf, pos, cx)?;
-            let n = cx.count(pos, n)?;
-            if n == 0 {
-                return Ok(p);
-            }
-            let kv = byte(buf, p, cx)?;
-            p += 1;
-            let (kt, vt) = (kv >> 4, kv & 0x0f);
-            check_c_elem(pos, kt, cx)?;
-            check_c_elem(pos, vt, cx)?;
-            for _ in 0..n {
-                p = compact_elem(buf, p, kt, depth + 1, cx)?;
-                p = compact_elem(buf, p, vt, depth + 1, cx)?;
-            }
-            Ok(p)
-        }
-        _ => Err(cx.err(pos, |o| {
-            CodecError::malformed(o, format!("unknown compact type {t}"))
-        })),
+        _ => compact_elems(buf, p, et, n, depth + 1, cx), // 9..=12 (types are checked)
     }
 }
 
-/// `compact_value` with strings, structs, i32 and i64 handled without its dispatch (same results).
-#[inline(always)]
-fn compact_elem(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
-    match t {
-        8 => {
-            let (n, p) = varint32(buf, pos, cx)?;
-            let n = cx.len(buf, pos, n)?;
-            Ok(p + n)
-        }
-        12 => compact_struct(buf, pos, depth + 1, cx),
-        5 => skip_varint(buf, pos, 5, cx),
-        6 => skip_varint(buf, pos, 10, cx),
-        _ => compact_value(buf, pos, t, depth, cx),
+/// `n` elements of type `t` (struct or container) in a container nested at `depth`.
+#[inline(never)]
+fn compact_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    for _ in 0..n {
+        p = compact_elem(buf, p, t, depth, cx)?;
     }
+    Ok(p)
+}
+
+/// One container element (in a container nested at `depth`).
+#[inline(always)]
+fn compact_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
+    if let Some(r) = compact_scalar(buf, p, t, cx) {
+        return r;
+    }
+    match t {
+        12 => compact_struct(buf, p, depth + 1, cx),
+        11 => compact_map(buf, p, depth, cx),
+        _ => compact_list(buf, p, depth, cx), // 9, 10: element types are checked
+    }
+}
+
+/// Skips a map (header at `pos`) in a value nested at `depth`.
+#[inline(always)]
+fn compact_map(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    cx.depth(buf, pos, depth + 1)?;
+    let (n, p) = varint32(buf, pos, cx)?;
+    let n = cx.count(pos, n)?;
+    if n == 0 {
+        return Ok(p);
+    }
+    let kv = byte(buf, p, cx)?;
+    let (kt, vt) = (kv >> 4, kv & 0x0f);
+    check_c_elem(pos, kt, cx)?;
+    check_c_elem(pos, vt, cx)?;
+    compact_entries(buf, p + 1, kt, vt, n, depth + 1, cx)
+}
+
+/// `n` map entries in a map nested at `depth`.
+#[inline(never)]
+fn compact_entries(
+    buf: &[u8],
+    mut p: usize,
+    kt: u8,
+    vt: u8,
+    n: usize,
+    depth: usize,
+    cx: &Ctx,
+) -> R<usize> {
+    for _ in 0..n {
+        p = compact_elem(buf, p, kt, depth, cx)?;
+        p = compact_elem(buf, p, vt, depth, cx)?;
+    }
+    Ok(p)
 }
 
 #[inline]

@@ -365,6 +365,53 @@ mod tests {
         assert_eq!(c.pos, b.len());
     }
 
+    /// Every field type the struct skippers special-case, then every strict prefix: "more
+    /// data" when the end is unknown, malformed inside a frame.
+    fn skips_whole_and_every_prefix(b: &[u8], p: Proto) {
+        let mut c = cur(b);
+        skip_struct(&mut c, p).unwrap();
+        assert_eq!(c.pos, b.len());
+        for n in 0..b.len() {
+            let mut c = cur(&b[..n]);
+            assert!(matches!(skip_struct(&mut c, p), Err(Stop::More)), "{n}");
+            let mut c = Cur::new(&b[..n], 0, true, Limits::DEFAULT);
+            assert!(
+                matches!(skip_struct(&mut c, p), Err(Stop::Err(e)) if matches!(*e, CodecError::Malformed { .. })),
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn binary_every_field_type() {
+        let mut b = vec![2, 0, 1, 1, 3, 0, 2, 0xff, 4, 0, 3];
+        b.extend_from_slice(&2.5f64.to_be_bytes());
+        b.extend_from_slice(&[6, 0, 4, 0, 7, 8, 0, 5, 0, 0, 0, 9, 10, 0, 6]);
+        b.extend_from_slice(&(-1i64).to_be_bytes());
+        b.extend_from_slice(&[11, 0, 7, 0, 0, 0, 2, b'h', b'i', 16, 0, 8]);
+        b.extend(1..=16u8);
+        b.extend_from_slice(&[12, 0, 9, 8, 0, 1, 0, 0, 0, 1, 0, 15, 0, 10, 8, 0, 0, 0, 1]);
+        b.extend_from_slice(&[0, 0, 0, 3, 0]);
+        skips_whole_and_every_prefix(&b, Proto::Binary { strict: true });
+    }
+
+    #[test]
+    fn compact_every_field_type() {
+        // bool true, byte, i16 (2-byte varint), i32, i64 (1 byte), double, string, uuid,
+        // struct { i32 }, list<i32> [1], long-form field id 300 (i32), stop.
+        let mut b = vec![
+            0x11, 0x13, 0xff, 0x14, 0xac, 0x02, 0x15, 0x0e, 0x16, 0x01, 0x17,
+        ];
+        b.extend_from_slice(&2.5f64.to_le_bytes());
+        b.extend_from_slice(&[0x18, 0x02, b'h', b'i', 0x1d]);
+        b.extend(1..=16u8);
+        b.extend_from_slice(&[
+            0x1c, 0x15, 0x02, 0x00, 0x19, 0x15, 0x02, 0x05, 0xd8, 0x04, 0x02,
+        ]);
+        b.push(0);
+        skips_whole_and_every_prefix(&b, Proto::Compact);
+    }
+
     #[test]
     fn binary_list_of_i32_is_skipped_by_length() {
         // struct { 1: list<i32> [1,2] }
