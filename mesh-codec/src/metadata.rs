@@ -115,7 +115,7 @@ impl Headers {
         }
         let (k, v) = &mut self.slots[self.len];
         // A reused slot often already holds this (lower-case) key: keep it.
-        if k != key {
+        if !same_key(k, key) {
             k.clear();
             k.push_str(key);
             k.make_ascii_lowercase();
@@ -160,9 +160,15 @@ impl Headers {
     fn position(&self, key: &str) -> Option<usize> {
         self.slots[..self.len]
             .iter()
-            // Stored keys are lower-case: an exact match (one memcmp) is the common case.
-            .position(|(k, _)| k == key || k.eq_ignore_ascii_case(key))
+            .position(|(k, _)| same_key(k, key))
     }
+}
+
+/// `stored` (lower-case) is `key` compared case-insensitively; an exact match (one `memcmp`)
+/// is the common case.
+#[inline]
+fn same_key(stored: &str, key: &str) -> bool {
+    stored == key || stored.eq_ignore_ascii_case(key)
 }
 
 impl fmt::Debug for Headers {
@@ -292,5 +298,30 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Mutation {
             m.set(k, v);
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_case_insensitive_and_slots_are_reused() {
+        let mut h = Headers::default();
+        h.insert("Method", "ping");
+        assert_eq!(h.get("METHOD"), Some("ping"));
+        assert_eq!(h.get("method"), Some("ping"));
+        assert_eq!(h.get("metho"), None);
+        assert_eq!(h.get("methods"), None);
+        h.insert("mEthod", "pong");
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("method", "pong")]);
+        h.clear();
+        // The reused slot holds "method"; a different key of the same length must replace it.
+        h.insert("Series", "x");
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("series", "x")]);
+        assert_eq!(h.get("method"), None);
+        h.clear();
+        h.insert("METHOD", "y");
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("method", "y")]);
     }
 }

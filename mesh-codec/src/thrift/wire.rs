@@ -180,6 +180,9 @@ fn check_mtype(at: usize, t: u8) -> R<u8> {
 pub(crate) fn read_msg_header<'a>(c: &mut Cur<'a>, p: Proto) -> R<MsgHeader<'a>> {
     match p {
         Proto::Binary { strict: true } => {
+            if let Some(h) = strict_header_fast(c) {
+                return Ok(h);
+            }
             let at = c.off();
             let v = c.be_i32()? as u32;
             if v & 0xffff_0000 != 0x8001_0000 {
@@ -222,6 +225,27 @@ pub(crate) fn read_msg_header<'a>(c: &mut Cur<'a>, p: Proto) -> R<MsgHeader<'a>>
             Ok(MsgHeader { name, mtype, seqid })
         }
     }
+}
+
+/// A well-formed strict binary header that is wholly in the buffer, read with two bounds
+/// checks; `None` sends every other case (errors, partial input) to the checked reader.
+#[inline(always)]
+fn strict_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
+    let b = c.buf.get(c.pos..c.pos + 8)?;
+    let v = u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    let n = u32::from_be_bytes([b[4], b[5], b[6], b[7]]) as usize;
+    let mtype = v as u8;
+    let ok = v & 0xffff_ff00 == 0x8001_0000
+        && (T_CALL..=T_ONEWAY).contains(&mtype)
+        && n <= c.limits.max_frame_size.min(i32::MAX as usize);
+    if !ok {
+        return None;
+    }
+    let rest = c.buf.get(c.pos + 8..c.pos + 12 + n)?;
+    let (name, s) = rest.split_at(n);
+    let seqid = i32::from_be_bytes([s[0], s[1], s[2], s[3]]);
+    c.pos += 12 + n;
+    Some(MsgHeader { name, mtype, seqid })
 }
 
 // Binary type ids.
@@ -398,7 +422,7 @@ mod tests {
     #[test]
     fn compact_every_field_type() {
         // bool true, byte, i16 (2-byte varint), i32, i64 (1 byte), double, string, uuid,
-        // struct { i32 }, list<i32> [1], long-form field id 300 (i32), stop.
+        // struct { i32 }, list<i32> [1], long-form field id 300 (i32), i64 (ten bytes), stop.
         let mut b = vec![
             0x11, 0x13, 0xff, 0x14, 0xac, 0x02, 0x15, 0x0e, 0x16, 0x01, 0x17,
         ];
@@ -408,6 +432,10 @@ mod tests {
         b.extend_from_slice(&[
             0x1c, 0x15, 0x02, 0x00, 0x19, 0x15, 0x02, 0x05, 0xd8, 0x04, 0x02,
         ]);
+        // i64::MIN: a ten-byte varint (longer than one eight-byte load).
+        b.push(0x16);
+        b.extend_from_slice(&[0xff; 9]);
+        b.push(0x01);
         b.push(0);
         skips_whole_and_every_prefix(&b, Proto::Compact);
     }
