@@ -21,6 +21,13 @@ const CASES: &[(&str, Direction, &str, bool)] = &[
         "thrift-depth-past-input.bin",
         false,
     ),
+    // A RESP3 double `3+.141` the scanner took and the value decoder refused: now both refuse.
+    (
+        "redis",
+        Direction::Response,
+        "redis-double-scanner.response.bin",
+        true,
+    ),
 ];
 
 const LIMITS: Limits = Limits {

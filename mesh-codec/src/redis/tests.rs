@@ -391,3 +391,34 @@ fn value_round_trip_samples() {
     assert_eq!(n, out.len());
     assert_eq!(back, v);
 }
+
+#[test]
+fn doubles_are_checked_by_the_same_rule_as_the_value_decoder() {
+    // Fuzz find: the scanner took any mix of digits and signs, the value decoder did not.
+    for bad in [
+        &b",3+.141\r\n"[..],
+        b",1-2\r\n",
+        b",e\r\n",
+        b",infinity\r\n",
+        b",1..2\r\n",
+    ] {
+        let mut codec = RedisCodec::new(Direction::Response, Limits::DEFAULT);
+        let err = codec.decode(bad, &mut Metadata::new()).unwrap_err();
+        assert!(
+            matches!(err, CodecError::Malformed { offset: 1, .. }),
+            "{err:?}"
+        );
+        assert!(Value::decode(bad, &Limits::DEFAULT).is_err());
+    }
+    for good in [
+        &b",3.141\r\n"[..],
+        b",-1.5e-3\r\n",
+        b",+2E10\r\n",
+        b",10\r\n",
+        b",nan\r\n",
+    ] {
+        let md = one(Direction::Response, good);
+        assert_eq!(ty(&md), "double");
+        assert!(Value::decode(good, &Limits::DEFAULT).unwrap().is_some());
+    }
+}

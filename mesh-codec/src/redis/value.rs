@@ -3,7 +3,7 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::wire::{RespType, expect_crlf, int_line, line_end, malformed};
+use super::wire::{RespType, expect_crlf, int_line, line_end, malformed, parse_double};
 use crate::{CodecError, Limits};
 
 /// One RESP value.
@@ -330,23 +330,4 @@ fn parse(
         }
         _ => return Err(malformed(hdr, "unknown RESP type byte")),
     }))
-}
-
-fn parse_double(l: &[u8]) -> Option<f64> {
-    let s = std::str::from_utf8(l).ok()?;
-    match s {
-        "inf" | "+inf" => Some(f64::INFINITY),
-        "-inf" => Some(f64::NEG_INFINITY),
-        "nan" | "-nan" => Some(f64::NAN),
-        _ => {
-            if !s.bytes().any(|b| b.is_ascii_digit())
-                || !s
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-            {
-                return None;
-            }
-            s.parse().ok()
-        }
-    }
 }

@@ -143,13 +143,28 @@ pub(crate) fn line_end(
 }
 
 fn valid_double(s: &[u8]) -> bool {
-    if matches!(s, b"inf" | b"-inf" | b"+inf" | b"nan" | b"-nan") {
-        return true;
+    parse_double(s).is_some()
+}
+
+/// A RESP3 double: `inf`, `-inf`, `nan` or a decimal number. One rule for the metadata
+/// scanner and the value decoder, so they always agree on where a reply ends.
+pub(crate) fn parse_double(l: &[u8]) -> Option<f64> {
+    match l {
+        b"inf" | b"+inf" => Some(f64::INFINITY),
+        b"-inf" => Some(f64::NEG_INFINITY),
+        b"nan" | b"-nan" => Some(f64::NAN),
+        _ => {
+            // Rust's parser also takes words such as "infinity": only digits and their marks.
+            if !l.iter().any(u8::is_ascii_digit)
+                || !l
+                    .iter()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+            {
+                return None;
+            }
+            std::str::from_utf8(l).ok()?.parse().ok()
+        }
     }
-    !s.is_empty()
-        && s.iter().any(u8::is_ascii_digit)
-        && s.iter()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
 }
 
 fn valid_big_number(s: &[u8]) -> bool {
