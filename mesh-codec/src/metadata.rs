@@ -164,11 +164,29 @@ impl Headers {
     }
 }
 
-/// `stored` (lower-case) is `key` compared case-insensitively; an exact match (one `memcmp`)
-/// is the common case.
+/// `stored` (lower-case) is `key` compared case-insensitively; an exact match is the common
+/// case.
 #[inline]
 fn same_key(stored: &str, key: &str) -> bool {
-    stored == key || stored.eq_ignore_ascii_case(key)
+    let (a, b) = (stored.as_bytes(), key.as_bytes());
+    a.len() == b.len() && (same_bytes(a, b) || a.eq_ignore_ascii_case(b))
+}
+
+/// `a == b` for slices of equal length. Keys are short: two overlapping word compares instead
+/// of a call to `memcmp`.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+        let mut w = [0; N];
+        w.copy_from_slice(&s[at..at + N]);
+        w
+    }
+    let n = a.len();
+    match n {
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        _ => a == b,
+    }
 }
 
 impl fmt::Debug for Headers {
@@ -318,10 +336,29 @@ mod tests {
         h.clear();
         // The reused slot holds "method"; a different key of the same length must replace it.
         h.insert("Series", "x");
+        assert_eq!(h.get("serieS"), Some("x"));
+        assert_eq!(h.get("serief"), None);
+        assert_eq!(h.get("aeries"), None);
         assert_eq!(h.iter().collect::<Vec<_>>(), [("series", "x")]);
         assert_eq!(h.get("method"), None);
         h.clear();
         h.insert("METHOD", "y");
         assert_eq!(h.iter().collect::<Vec<_>>(), [("method", "y")]);
+        // Every length class of the word compare: a difference at each position is seen.
+        for len in 1..=20 {
+            let key: String = (0..len).map(|i| (b'a' + i as u8) as char).collect();
+            h.clear();
+            h.insert(&key, "v");
+            assert_eq!(h.get(&key.to_uppercase()), Some("v"));
+            for i in 0..len {
+                let mut other = key.clone().into_bytes();
+                other[i] = b'z';
+                assert_eq!(
+                    h.get(std::str::from_utf8(&other).unwrap()),
+                    None,
+                    "{key} @ {i}"
+                );
+            }
+        }
     }
 }

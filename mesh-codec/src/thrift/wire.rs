@@ -294,6 +294,12 @@ pub(crate) fn compact_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
 
 /// Skips a whole struct in protocol `p`.
 pub(crate) fn skip_struct(c: &mut Cur<'_>, p: Proto) -> R<()> {
+    // An empty struct (calls without arguments, void replies) is one STOP byte in both
+    // protocols; within the depth limit of 1 it needs no walk.
+    if c.buf.get(c.pos) == Some(&0) && c.limits.max_depth >= 1 {
+        c.pos += 1;
+        return Ok(());
+    }
     let cx = super::skip::Ctx {
         limits: c.limits,
         bounded: c.bounded,
