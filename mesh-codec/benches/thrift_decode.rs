@@ -10,8 +10,7 @@
 
 use std::hint::black_box;
 
-use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use mesh_codec::{DecodeStatus, Direction, Limits, Metadata, new_codec};
 use thrift::protocol::{TBinaryInputProtocol, TCompactInputProtocol, TInputProtocol, TType};
 
@@ -36,13 +35,34 @@ fn roundtrip_call(fixture: &str) -> Vec<u8> {
     }
 }
 
+/// What the `thrift` crate does with one message: header, skip of the args struct, end.
+fn crate_read(param: &str, mut input: &[u8]) -> usize {
+    let name_len = if param.starts_with("binary") {
+        let mut p = TBinaryInputProtocol::new(&mut input, true);
+        let id = p.read_message_begin().unwrap();
+        p.skip(TType::Struct).unwrap();
+        p.read_message_end().unwrap();
+        id.name.len()
+    } else {
+        let mut p = TCompactInputProtocol::new(&mut input);
+        let id = p.read_message_begin().unwrap();
+        p.skip(TType::Struct).unwrap();
+        p.read_message_end().unwrap();
+        id.name.len()
+    };
+    assert!(input.is_empty());
+    name_len
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("thrift_decode");
-    for (param, fixture) in [
-        ("binary", "binary_unframed"),
-        ("compact", "compact_unframed"),
-    ] {
-        let msg = roundtrip_call(fixture);
+    for param in ["binary", "compact", "binary_framed", "compact_framed"] {
+        let fixture = if param.ends_with("_framed") {
+            param.to_string()
+        } else {
+            format!("{param}_unframed")
+        };
+        let msg = roundtrip_call(&fixture);
         let mut codec = new_codec("thrift", Direction::Request, Limits::DEFAULT).unwrap();
         let mut md = Metadata::new();
         g.bench_with_input(BenchmarkId::new("meshplane", param), &msg, |b, msg| {
@@ -57,72 +77,22 @@ fn bench(c: &mut Criterion) {
                 black_box(md.get("method").map(str::len))
             })
         });
-        bench_framed(&mut g, param);
+        // Framed: the frame length read by hand, then the same reader over the frame's bytes
+        // (no transport: the cheapest way the crate can read it).
         g.bench_with_input(BenchmarkId::new("thrift_crate", param), &msg, |b, msg| {
             b.iter(|| {
-                let mut input: &[u8] = black_box(msg);
-                let name_len = if param == "binary" {
-                    let mut p = TBinaryInputProtocol::new(&mut input, true);
-                    let id = p.read_message_begin().unwrap();
-                    p.skip(TType::Struct).unwrap();
-                    p.read_message_end().unwrap();
-                    id.name.len()
+                let msg: &[u8] = black_box(msg);
+                let body = if param.ends_with("_framed") {
+                    let n = u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]]) as usize;
+                    &msg[4..4 + n]
                 } else {
-                    let mut p = TCompactInputProtocol::new(&mut input);
-                    let id = p.read_message_begin().unwrap();
-                    p.skip(TType::Struct).unwrap();
-                    p.read_message_end().unwrap();
-                    id.name.len()
+                    msg
                 };
-                assert!(input.is_empty());
-                black_box(name_len)
+                black_box(crate_read(param, body))
             })
         });
     }
     g.finish();
-}
-
-fn bench_framed(g: &mut BenchmarkGroup<'_, WallTime>, param: &str) {
-    let param = format!("{param}_framed");
-    let msg = roundtrip_call(&param);
-    let mut codec = new_codec("thrift", Direction::Request, Limits::DEFAULT).unwrap();
-    let mut md = Metadata::new();
-    g.bench_with_input(BenchmarkId::new("meshplane", &param), &msg, |b, msg| {
-        b.iter(|| {
-            let st = codec.decode(black_box(msg), &mut md).unwrap();
-            assert_eq!(
-                st,
-                DecodeStatus::Done {
-                    consumed: msg.len()
-                }
-            );
-            black_box(md.get("method").map(str::len))
-        })
-    });
-    // The frame length read by hand, then the same protocol reader over the frame's bytes
-    // (no transport: the cheapest way the crate can read it).
-    g.bench_with_input(BenchmarkId::new("thrift_crate", &param), &msg, |b, msg| {
-        b.iter(|| {
-            let msg: &[u8] = black_box(msg);
-            let n = u32::from_be_bytes([msg[0], msg[1], msg[2], msg[3]]) as usize;
-            let mut input = &msg[4..4 + n];
-            let name_len = if param.starts_with("binary") {
-                let mut p = TBinaryInputProtocol::new(&mut input, true);
-                let id = p.read_message_begin().unwrap();
-                p.skip(TType::Struct).unwrap();
-                p.read_message_end().unwrap();
-                id.name.len()
-            } else {
-                let mut p = TCompactInputProtocol::new(&mut input);
-                let id = p.read_message_begin().unwrap();
-                p.skip(TType::Struct).unwrap();
-                p.read_message_end().unwrap();
-                id.name.len()
-            };
-            assert!(input.is_empty());
-            black_box(name_len)
-        })
-    });
 }
 
 criterion_group!(benches, bench);
