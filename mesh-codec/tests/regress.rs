@@ -21,6 +21,14 @@ const CASES: &[(&str, Direction, &str, bool)] = &[
         "thrift-depth-past-input.bin",
         false,
     ),
+    // A non-strict unframed call whose name's on_error reply read as a frame (the codec now
+    // refuses that reply; here the stream itself must decode the same in any chunking).
+    (
+        "thrift",
+        Direction::Request,
+        "thrift-nonstrict-name-reply.request.bin",
+        true,
+    ),
     // A RESP3 double `3+.141` the scanner took and the value decoder refused: now both refuse.
     (
         "redis",

@@ -411,7 +411,9 @@ impl Codec for ThriftCodec {
 
     /// Writes a TApplicationException (UNKNOWN_METHOD for RouteNotFound, INTERNAL_ERROR
     /// otherwise) in the request's protocol and transport, with its name and seqid. A oneway
-    /// request gets no reply (nothing is written).
+    /// request gets no reply (nothing is written). Refused (`InvalidMetadata`) for a
+    /// non-strict unframed request whose name holds control characters or was not UTF-8:
+    /// such a reply could be read as a framed message.
     fn on_error(
         &mut self,
         md: &Metadata,
@@ -434,6 +436,20 @@ impl Codec for ThriftCodec {
             _ => APP_EXC_INTERNAL_ERROR,
         };
         let name = md.get("method").unwrap_or("");
+        if p == (Proto::Binary { strict: false })
+            && transport == "unframed"
+            && name
+                .chars()
+                .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER)
+        {
+            // Non-strict unframed messages are told from framed ones by their first bytes,
+            // and a name with control bytes (or one that was not UTF-8, so its bytes are
+            // lost) can make the reply read as a frame: refuse rather than desynchronize.
+            return Err(CodecError::InvalidMetadata {
+                reason: "a non-strict unframed reply cannot carry this method name unambiguously"
+                    .into(),
+            });
+        }
         let seqid = md.request_id.unwrap_or(0) as u32 as i32;
         let mut payload = std::mem::take(&mut self.buf);
         payload.clear();

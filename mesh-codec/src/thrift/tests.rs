@@ -337,3 +337,30 @@ fn protocol_is_detected_per_frame() {
     }
     assert_eq!(off, stream.len());
 }
+
+#[test]
+fn on_error_refuses_a_non_strict_unframed_name_that_could_read_as_a_frame() {
+    // Fuzz find: a non-strict unframed call named "\0\0\0\0\x04\x03\0\xff" (not UTF-8). Its
+    // lossy name is longer, and a reply carrying it starts like a framed message with an empty
+    // name: the reply would decode as 14 bytes of a 38-byte message.
+    let b = hex("00000008 00000000 0403 00ff 01 00000004 00");
+    let mut c = ThriftCodec::new(Direction::Request, Limits::DEFAULT);
+    let mut md = Metadata::new();
+    assert_eq!(
+        c.decode(&b, &mut md).unwrap(),
+        DecodeStatus::Done { consumed: b.len() }
+    );
+    assert_eq!(ts(&md, "transport"), "unframed");
+    let mut out = BytesMut::new();
+    let err = LocalError::new(LocalErrorKind::OverLimit, "x");
+    assert!(matches!(
+        c.on_error(&md, &err, &mut out),
+        Err(CodecError::InvalidMetadata { .. })
+    ));
+    assert!(out.is_empty());
+    // A printable name in the same dialect is answered (the reply cannot start like a frame).
+    let b = hex("00000003 616464 01 00000004 00");
+    c.decode(&b, &mut md).unwrap();
+    c.on_error(&md, &err, &mut out).unwrap();
+    assert!(!out.is_empty());
+}
