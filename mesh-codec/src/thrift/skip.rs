@@ -165,7 +165,14 @@ fn binary_bad_len(pos: usize, n: usize, cx: &Ctx) -> Stop {
 
 /// Skips a binary struct starting at `pos` (nested at `depth`); returns the position after
 /// its STOP.
-pub(crate) fn binary_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+#[inline(never)]
+pub(crate) fn binary_struct(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    binary_fields(buf, pos, depth, cx)
+}
+
+/// [`binary_struct`]'s loop, inlined where structs repeat (containers of structs).
+#[inline(always)]
+fn binary_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     cx.depth(buf, pos, depth)?;
     loop {
         let t = byte(buf, pos, cx)?;
@@ -215,6 +222,12 @@ fn binary_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
 /// `n` elements of type `t` (struct or container) in a container nested at `depth`.
 #[inline(never)]
 fn binary_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    if t == 12 {
+        for _ in 0..n {
+            p = binary_fields(buf, p, depth + 1, cx)?;
+        }
+        return Ok(p);
+    }
     for _ in 0..n {
         p = binary_elem(buf, p, t, depth, cx)?;
     }
@@ -262,6 +275,13 @@ fn binary_entries(
     cx: &Ctx,
 ) -> R<usize> {
     let (kf, vf) = (b_fixed(kt), b_fixed(vt));
+    if vt == 12 && kf != 0 {
+        // Structs by fixed-size keys (ids): the struct loop inlined here.
+        for _ in 0..n {
+            p = binary_fields(buf, p + kf, depth + 1, cx)?;
+        }
+        return Ok(p);
+    }
     for _ in 0..n {
         p = if kf != 0 {
             p + kf
@@ -369,7 +389,14 @@ fn compact_string(buf: &[u8], pos: usize, cx: &Ctx) -> R<usize> {
 
 /// Skips a compact struct starting at `pos` (nested at `depth`); returns the position after
 /// its STOP.
-pub(crate) fn compact_struct(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+#[inline(never)]
+pub(crate) fn compact_struct(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    compact_fields(buf, pos, depth, cx)
+}
+
+/// [`compact_struct`]'s loop, inlined where structs repeat (containers of structs).
+#[inline(always)]
+fn compact_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     cx.depth(buf, pos, depth)?;
     loop {
         let h = byte(buf, pos, cx)?;
@@ -455,6 +482,12 @@ fn compact_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
 /// `n` elements of type `t` (struct or container) in a container nested at `depth`.
 #[inline(never)]
 fn compact_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &Ctx) -> R<usize> {
+    if t == 12 {
+        for _ in 0..n {
+            p = compact_fields(buf, p, depth + 1, cx)?;
+        }
+        return Ok(p);
+    }
     for _ in 0..n {
         p = compact_elem(buf, p, t, depth, cx)?;
     }
