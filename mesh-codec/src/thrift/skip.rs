@@ -327,6 +327,11 @@ fn check_b_elem(at: usize, t: u8, cx: &Ctx) -> R<()> {
 /// (values of any size cost the same; no misprediction when sizes vary).
 #[inline(always)]
 fn skip_varint(buf: &[u8], pos: usize, max: usize, cx: &Ctx) -> R<usize> {
+    if let Some(&b) = buf.get(pos)
+        && b < 0x80
+    {
+        return Ok(pos + 1); // the common small value, cheapest first
+    }
     if let Some(w) = buf
         .get(pos..pos + 8)
         .and_then(|b| <[u8; 8]>::try_from(b).ok())
