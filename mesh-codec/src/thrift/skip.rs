@@ -539,6 +539,14 @@ fn compact_entries(
     depth: usize,
     cx: &Ctx,
 ) -> R<usize> {
+    if vt == 12 {
+        // Struct values (by ids, names): the struct loop inlined here.
+        for _ in 0..n {
+            p = compact_elem(buf, p, kt, depth, cx)?;
+            p = compact_fields(buf, p, depth + 1, cx)?;
+        }
+        return Ok(p);
+    }
     for _ in 0..n {
         p = compact_elem(buf, p, kt, depth, cx)?;
         p = compact_elem(buf, p, vt, depth, cx)?;
