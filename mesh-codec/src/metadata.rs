@@ -126,6 +126,7 @@ impl Headers {
     }
 
     /// Sets `key` to a value given as UTF-8 bytes (lossy for invalid UTF-8).
+    #[inline]
     pub fn insert_bytes(&mut self, key: &str, value: &[u8]) {
         match std::str::from_utf8(value) {
             Ok(s) => self.insert(key, s),
@@ -166,7 +167,7 @@ impl Headers {
 
 /// `stored` (lower-case) is `key` compared case-insensitively; an exact match is the common
 /// case.
-#[inline]
+#[inline(always)]
 fn same_key(stored: &str, key: &str) -> bool {
     let (a, b) = (stored.as_bytes(), key.as_bytes());
     a.len() == b.len() && (same_bytes(a, b) || a.eq_ignore_ascii_case(b))

@@ -177,6 +177,7 @@ fn check_mtype(at: usize, t: u8) -> R<u8> {
 }
 
 /// Reads a message header in protocol `p` at the cursor.
+#[inline]
 pub(crate) fn read_msg_header<'a>(c: &mut Cur<'a>, p: Proto) -> R<MsgHeader<'a>> {
     match p {
         Proto::Binary { strict: true } => {
