@@ -9,7 +9,8 @@
 //! the branches are predicted, and the CPU runs ahead through the fields instead of waiting
 //! for each type byte to load (a size table indexed by the type put that load on the critical
 //! path). Containers of fixed-size values, strings and varints are skipped inside the struct
-//! loop; only structs and containers of structs or containers cost a call.
+//! loop, and containers of structs run the struct loop inline; a struct field and a container
+//! of containers cost a call.
 
 use crate::{CodecError, Limits};
 
