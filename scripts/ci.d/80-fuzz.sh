@@ -29,30 +29,29 @@ root = pathlib.Path(sys.argv[1])
 corpus_root = root / "fuzz" / sys.argv[2]
 fixtures = root / "mesh-codec" / "tests" / "fixtures"
 protocols = ["redis", "thrift", "dubbo"]  # mesh_codec::PROTOCOLS order
+
+def sources():
+    """(protocol, file, corpus name for codec_stream, corpus name for <proto>_… targets)."""
+    for proto_dir in sorted(p for p in fixtures.glob("*") if p.is_dir()):
+        for f in sorted(proto_dir.glob("*.bin")):
+            yield proto_dir.name, f, f"seed-{proto_dir.name}-{f.name}", f"seed-{f.name}"
+    # Pinned fuzzer finds: tests/regress/<proto>-<what>[.request|.response].bin
+    for f in sorted((root / "mesh-codec" / "tests" / "regress").glob("*.bin")):
+        yield f.name.split("-")[0], f, f"regress-{f.name}", f"regress-{f.name}"
+
 for target in sys.argv[3:]:
     corpus = corpus_root / target
     corpus.mkdir(parents=True, exist_ok=True)
-    for proto_dir in sorted(p for p in fixtures.glob("*") if p.is_dir()):
-        for f in sorted(proto_dir.glob("*.bin")):
-            data = f.read_bytes()[:65536]
-            if target == "codec_stream":
-                if proto_dir.name not in protocols:
-                    continue
-                direction = 1 if f.name.endswith(".response.bin") else 0
-                header = bytes([protocols.index(proto_dir.name), direction, len(data) % 251])
-                (corpus / f"seed-{proto_dir.name}-{f.name}").write_bytes(header + data)
-            elif target.split("_")[0] == proto_dir.name:
-                (corpus / f"seed-{f.name}").write_bytes(data)
-    # Pinned fuzzer finds: tests/regress/<proto>-<what>[.request|.response].bin
-    for f in sorted((root / "mesh-codec" / "tests" / "regress").glob("*.bin")):
-        proto = f.name.split("-")[0]
+    for proto, f, stream_name, name in sources():
         data = f.read_bytes()[:65536]
-        if target == "codec_stream" and proto in protocols:
+        if target == "codec_stream":
+            if proto not in protocols:
+                continue
             direction = 1 if f.name.endswith(".response.bin") else 0
             header = bytes([protocols.index(proto), direction, len(data) % 251])
-            (corpus / f"regress-{f.name}").write_bytes(header + data)
+            (corpus / stream_name).write_bytes(header + data)
         elif target.split("_")[0] == proto:
-            (corpus / f"regress-{f.name}").write_bytes(data)
+            (corpus / name).write_bytes(data)
 PY
 
 for t in "${targets[@]}"; do
