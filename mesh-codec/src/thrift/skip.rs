@@ -59,7 +59,7 @@ impl Ctx {
     }
 
     #[inline]
-    fn len(&self, buf: &[u8], at: usize, n: u64) -> R<usize> {
+    fn len(&self, at: usize, n: u64) -> R<usize> {
         if n > self.limits.max_frame_size as u64 {
             let limit = self.limits.max_frame_size;
             return Err(self.err(at, |offset| CodecError::FrameTooLarge {
@@ -68,7 +68,6 @@ impl Ctx {
                 limit,
             }));
         }
-        let _ = buf;
         Ok(n as usize)
     }
 
@@ -385,10 +384,10 @@ fn varint32(buf: &[u8], mut pos: usize, cx: &Ctx) -> R<(u64, usize)> {
 #[inline(always)]
 fn compact_string(buf: &[u8], pos: usize, cx: &Ctx) -> R<usize> {
     match buf.get(pos) {
-        Some(&n) if n < 0x80 => Ok(pos + 1 + cx.len(buf, pos, u64::from(n))?),
+        Some(&n) if n < 0x80 => Ok(pos + 1 + cx.len(pos, u64::from(n))?),
         _ => {
             let (n, p) = varint32(buf, pos, cx)?;
-            Ok(p + cx.len(buf, pos, n)?)
+            Ok(p + cx.len(pos, n)?)
         }
     }
 }
