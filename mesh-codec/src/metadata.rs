@@ -103,7 +103,32 @@ impl Headers {
     }
 
     /// Sets `key` (lower-cased) to `value`, replacing an existing entry of the same key.
+    #[inline]
     pub fn insert(&mut self, key: &str, value: &str) {
+        if !self.reuse(key, value.as_bytes()) {
+            self.insert_slow(key, value);
+        }
+    }
+
+    /// A connection repeats its methods, commands and keys, so the next reused slot often
+    /// already holds this very pair (from the same position of an earlier message): then it
+    /// is taken as it is, with no copy and no UTF-8 check (its bytes are those of a `str`).
+    #[inline(always)]
+    fn reuse(&mut self, key: &str, value: &[u8]) -> bool {
+        let hit = match self.slots.get(self.len) {
+            Some((k, v)) => {
+                v.len() == value.len()
+                    && same_key(k, key)
+                    && same_bytes(v.as_bytes(), value)
+                    && (self.len == 0 || self.position(key).is_none())
+            }
+            None => false,
+        };
+        self.len += usize::from(hit);
+        hit
+    }
+
+    fn insert_slow(&mut self, key: &str, value: &str) {
         if let Some(i) = self.position(key) {
             let v = &mut self.slots[i].1;
             v.clear();
@@ -128,13 +153,17 @@ impl Headers {
     /// Sets `key` to a value given as UTF-8 bytes (lossy for invalid UTF-8).
     #[inline]
     pub fn insert_bytes(&mut self, key: &str, value: &[u8]) {
+        if self.reuse(key, value) {
+            return;
+        }
         match std::str::from_utf8(value) {
-            Ok(s) => self.insert(key, s),
-            Err(_) => self.insert(key, &String::from_utf8_lossy(value)),
+            Ok(s) => self.insert_slow(key, s),
+            Err(_) => self.insert_slow(key, &String::from_utf8_lossy(value)),
         }
     }
 
     /// The value of `key` (compared case-insensitively).
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&str> {
         self.position(key).map(|i| self.slots[i].1.as_str())
     }
@@ -158,6 +187,7 @@ impl Headers {
             .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    #[inline]
     fn position(&self, key: &str) -> Option<usize> {
         self.slots[..self.len]
             .iter()
@@ -241,6 +271,7 @@ impl Metadata {
     }
 
     /// Shorthand for `self.headers.get(key)`.
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&str> {
         self.headers.get(key)
     }
@@ -323,6 +354,46 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Mutation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reused_slot_is_taken_only_for_the_same_pair() {
+        let mut h = Headers::default();
+        h.insert("method", "ping");
+        h.insert("key", "k1");
+        h.clear();
+        // Same key and value in the same place: reused.
+        h.insert_bytes("METHOD", b"ping");
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("method", "ping")]);
+        // Same length, other value.
+        h.insert_bytes("key", b"k2");
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("method", "ping"), ("key", "k2")]
+        );
+        h.clear();
+        // The slot of "method" now meets another key with the same value.
+        h.insert("key", "ping");
+        h.insert("method", "ping");
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("key", "ping"), ("method", "ping")]
+        );
+        h.clear();
+        // A key already present is replaced, even when the next slot would match.
+        h.insert("key", "ping");
+        h.insert("method", "ping");
+        h.clear();
+        h.insert("method", "x");
+        h.insert_bytes("method", b"ping");
+        assert_eq!(h.iter().collect::<Vec<_>>(), [("method", "ping")]);
+        // Invalid UTF-8 never matches a stored (valid) value byte for byte.
+        h.clear();
+        h.insert_bytes("method", b"p\xffng");
+        assert_eq!(h.get("method"), Some("p\u{fffd}ng"));
+        h.clear();
+        h.insert_bytes("method", b"p\xffng");
+        assert_eq!(h.get("method"), Some("p\u{fffd}ng"));
+    }
 
     #[test]
     fn keys_are_case_insensitive_and_slots_are_reused() {

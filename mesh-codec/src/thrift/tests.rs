@@ -364,3 +364,65 @@ fn on_error_refuses_a_non_strict_unframed_name_that_could_read_as_a_frame() {
     c.on_error(&md, &err, &mut out).unwrap();
     assert!(!out.is_empty());
 }
+
+#[test]
+fn multiplex_colon_agrees_with_a_byte_scan() {
+    // Every length, a colon at every position (or none), and neighbours of ':' (0x3a) that a
+    // word trick could confuse with it.
+    for n in 0..=20 {
+        for fill in [b'a', 0x39, 0x3b, 0xba, 0x00, 0xff] {
+            let mut name = vec![fill; n];
+            assert_eq!(multiplex_colon(&name), None, "{n} {fill:#x}");
+            for i in 0..n {
+                name[i] = b':';
+                assert_eq!(
+                    multiplex_colon(&name),
+                    Some(name.iter().position(|&b| b == b':').unwrap()),
+                    "{n} {i}"
+                );
+                name[i] = fill;
+            }
+        }
+    }
+}
+
+#[test]
+fn reused_metadata_follows_changing_names() {
+    // One Metadata across messages: a slot that already holds the previous name must not
+    // leak it into the next message (same length, different bytes; service appearing and
+    // disappearing).
+    let mut c = ThriftCodec::new(Direction::Request, Limits::DEFAULT);
+    let mut md = Metadata::new();
+    for (name, service, method) in [
+        ("add", None, "add"),
+        ("sub", None, "sub"),
+        ("svc:add", Some("svc"), "add"),
+        ("add:svc", Some("add"), "svc"),
+        ("svc:add", Some("svc"), "add"),
+        ("svcadd", None, "svcadd"),
+        ("add", None, "add"),
+    ] {
+        let mut msg = Vec::new();
+        wire::write_msg_header(
+            &mut msg,
+            wire::Proto::Binary { strict: true },
+            name.as_bytes(),
+            wire::T_CALL,
+            1,
+        );
+        msg.push(0);
+        assert_eq!(
+            c.decode(&msg, &mut md).unwrap(),
+            DecodeStatus::Done {
+                consumed: msg.len()
+            }
+        );
+        assert_eq!(md.get("service"), service, "{name}");
+        assert_eq!(md.get("method"), Some(method), "{name}");
+        assert_eq!(
+            md.headers.len(),
+            1 + usize::from(service.is_some()),
+            "{name}"
+        );
+    }
+}
