@@ -118,12 +118,23 @@ fn be32(buf: &[u8], pos: usize, cx: &Ctx) -> R<i32> {
 
 // ---------------------------------------------------------------- binary
 
-/// Wire size of fixed-size binary types (0 = variable or invalid).
-const B_FIXED: [u8; 17] = [0, 0, 1, 1, 8, 0, 2, 0, 4, 0, 8, 0, 0, 0, 0, 0, 16];
+/// Wire size of fixed-size binary types (0 = variable or invalid), for every byte value (no
+/// bounds check on lookup).
+const B_FIXED: [u8; 256] = {
+    let mut t = [0; 256];
+    t[2] = 1; // bool
+    t[3] = 1; // byte
+    t[4] = 8; // double
+    t[6] = 2; // i16
+    t[8] = 4; // i32
+    t[10] = 8; // i64
+    t[16] = 16; // uuid
+    t
+};
 
 #[inline(always)]
 fn b_fixed(t: u8) -> usize {
-    B_FIXED.get(t as usize).copied().unwrap_or(0) as usize
+    B_FIXED[usize::from(t)] as usize
 }
 
 /// The largest string length a binary message may claim.
@@ -204,19 +215,22 @@ fn binary_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     cx.depth(buf, pos, depth + 1)?;
     let et = byte(buf, pos, cx)?;
     let n = binary_count(buf, pos + 1, pos, cx)?;
-    check_b_elem(pos, et, cx)?;
     let mut p = pos + 5;
+    // The element type is checked by this dispatch.
     let f = b_fixed(et);
     if f != 0 {
         return Ok(p + n * f);
     }
-    if et == 11 {
-        for _ in 0..n {
-            p = binary_string(buf, p, cx)?;
+    match et {
+        11 => {
+            for _ in 0..n {
+                p = binary_string(buf, p, cx)?;
+            }
+            Ok(p)
         }
-        return Ok(p);
+        12..=15 => binary_elems(buf, p, et, n, depth + 1, cx),
+        _ => Err(bad_b_elem(pos, et, cx)),
     }
-    binary_elems(buf, p, et, n, depth + 1, cx)
 }
 
 /// `n` elements of type `t` (struct or container) in a container nested at `depth`.
@@ -252,13 +266,13 @@ fn binary_map(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     let kt = byte(buf, pos, cx)?;
     let vt = byte(buf, pos + 1, cx)?;
     let n = binary_count(buf, pos + 2, pos, cx)?;
-    check_b_elem(pos, kt, cx)?;
-    check_b_elem(pos + 1, vt, cx)?;
     let p = pos + 6;
     let (kf, vf) = (b_fixed(kt), b_fixed(vt));
     if kf != 0 && vf != 0 {
         return Ok(p + n * (kf + vf));
     }
+    check_b_elem(pos, kt, cx)?;
+    check_b_elem(pos + 1, vt, cx)?;
     binary_entries(buf, p, kt, vt, n, depth + 1, cx)
 }
 
@@ -309,15 +323,21 @@ fn binary_count(buf: &[u8], pos: usize, at: usize, cx: &Ctx) -> R<usize> {
     cx.count(at, n as u64)
 }
 
-#[inline]
+#[inline(always)]
 fn check_b_elem(at: usize, t: u8, cx: &Ctx) -> R<()> {
     if b_fixed(t) != 0 || (11..=15).contains(&t) {
         Ok(())
     } else {
-        Err(cx.err(at, |o| {
-            CodecError::malformed(o, format!("bad element type {t}"))
-        }))
+        Err(bad_b_elem(at, t, cx))
     }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_b_elem(at: usize, t: u8, cx: &Ctx) -> Stop {
+    cx.err(at, |o| {
+        CodecError::malformed(o, format!("bad element type {t}"))
+    })
 }
 
 // ---------------------------------------------------------------- compact

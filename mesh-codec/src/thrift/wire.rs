@@ -208,6 +208,9 @@ pub(crate) fn read_msg_header<'a>(c: &mut Cur<'a>, p: Proto) -> R<MsgHeader<'a>>
             Ok(MsgHeader { name, mtype, seqid })
         }
         Proto::Compact => {
+            if let Some(h) = compact_header_fast(c) {
+                return Ok(h);
+            }
             let at = c.off();
             if c.u8()? != 0x82 {
                 return Err(CodecError::malformed(at, "bad compact protocol id").into());
@@ -247,6 +250,46 @@ fn strict_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
     let seqid = i32::from_be_bytes([s[0], s[1], s[2], s[3]]);
     c.pos += 12 + n;
     Some(MsgHeader { name, mtype, seqid })
+}
+
+/// A well-formed compact header with a name shorter than 128 bytes, wholly in the buffer;
+/// `None` sends every other case to the checked reader (as [`strict_header_fast`]).
+#[inline(always)]
+fn compact_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
+    let buf = c.buf;
+    let head = buf.get(c.pos..c.pos + 3)?;
+    let (id, vt) = (head[0], head[1]);
+    let mtype = vt >> 5;
+    if id != 0x82 || vt & 0x1f != 1 || !(T_CALL..=T_ONEWAY).contains(&mtype) {
+        return None;
+    }
+    // seqid: a varint of at most five bytes, truncated to 32 bits as the checked reader does.
+    let mut p = c.pos + 2;
+    let mut seqid = 0u32;
+    let mut shift = 0;
+    loop {
+        let b = *buf.get(p)?;
+        p += 1;
+        seqid |= u32::from(b & 0x7f).wrapping_shl(shift);
+        if b < 0x80 {
+            break;
+        }
+        shift += 7;
+        if shift == 35 {
+            return None;
+        }
+    }
+    let n = usize::from(*buf.get(p)?);
+    if n >= 0x80 || n > c.limits.max_frame_size {
+        return None;
+    }
+    let name = buf.get(p + 1..p + 1 + n)?;
+    c.pos = p + 1 + n;
+    Some(MsgHeader {
+        name,
+        mtype,
+        seqid: seqid as i32,
+    })
 }
 
 // Binary type ids.
@@ -394,6 +437,55 @@ mod tests {
         assert_eq!((h.name, h.mtype, h.seqid), (&b"add"[..], T_CALL, 0));
         skip_struct(&mut c, Proto::Compact).unwrap();
         assert_eq!(c.pos, b.len());
+    }
+
+    #[test]
+    fn compact_header_fast_and_checked_paths_agree() {
+        // (seqid varint bytes, expected seqid): one to five bytes, high bits past 32 dropped.
+        let seqids: [(&[u8], i32); 6] = [
+            (&[0x00], 0),
+            (&[0x7f], 127),
+            (&[0x80, 0x01], 128),
+            (&[0xff, 0xff, 0xff, 0xff, 0x07], i32::MAX),
+            (&[0xff, 0xff, 0xff, 0xff, 0x0f], -1),
+            (&[0xff, 0xff, 0xff, 0xff, 0x7f], -1),
+        ];
+        for (seq, want) in seqids {
+            // Name lengths on both sides of the one-byte varint (fast path up to 127).
+            for n in [0usize, 1, 127, 128, 300] {
+                let name = vec![b'm'; n];
+                let mut b = vec![0x82, (T_REPLY << 5) | 1];
+                b.extend_from_slice(seq);
+                write_varint(&mut b, n as u64);
+                b.extend_from_slice(&name);
+                let mut c = cur(&b);
+                let h = read_msg_header(&mut c, Proto::Compact).unwrap();
+                assert_eq!(
+                    (h.name, h.mtype, h.seqid, c.pos),
+                    (&name[..], T_REPLY, want, b.len())
+                );
+                // Every prefix asks for more.
+                for k in 0..b.len() {
+                    let mut c = cur(&b[..k]);
+                    assert!(
+                        matches!(read_msg_header(&mut c, Proto::Compact), Err(Stop::More)),
+                        "{k}"
+                    );
+                }
+            }
+        }
+        // A six-byte seqid varint, a bad version, a bad message type: errors, never a header.
+        for b in [
+            &[0x82, 0x21, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x00][..],
+            &[0x82, 0x22, 0x00, 0x00],
+            &[0x82, 0xa1, 0x00, 0x00],
+        ] {
+            let mut c = cur(b);
+            assert!(
+                matches!(read_msg_header(&mut c, Proto::Compact), Err(Stop::Err(_))),
+                "{b:?}"
+            );
+        }
     }
 
     /// Every field type the struct skippers special-case, then every strict prefix: "more
