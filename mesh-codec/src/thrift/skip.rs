@@ -199,13 +199,17 @@ fn binary_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize>
             12 => binary_struct(buf, pos + 3, depth + 1, cx)?,
             14 | 15 => binary_list(buf, pos + 3, depth, cx)?,
             13 => binary_map(buf, pos + 3, depth, cx)?,
-            _ => {
-                return Err(cx.err(pos, |o| {
-                    CodecError::malformed(o, format!("unknown binary type {t}"))
-                }));
-            }
+            _ => return Err(bad_b_type(pos, t, cx)),
         };
     }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_b_type(pos: usize, t: u8, cx: &Ctx) -> Stop {
+    cx.err(pos, |o| {
+        CodecError::malformed(o, format!("unknown binary type {t}"))
+    })
 }
 
 /// Skips a list or set (header at `pos`) in a value nested at `depth`. Fixed-size elements
@@ -445,13 +449,18 @@ fn compact_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize
             12 => compact_struct(buf, pos, depth + 1, cx)?,
             9 | 10 => compact_list(buf, pos, depth, cx)?,
             11 => compact_map(buf, pos, depth, cx)?,
-            _ => {
-                return Err(cx.err(pos, |o| {
-                    CodecError::malformed(o, format!("unknown compact type {t}"))
-                }));
-            }
+            // Every nibble has an arm: the jump table needs no range check.
+            0 | 14.. => return Err(bad_c_type(pos, t, cx)),
         };
     }
+}
+
+#[cold]
+#[inline(never)]
+fn bad_c_type(pos: usize, t: u8, cx: &Ctx) -> Stop {
+    cx.err(pos, |o| {
+        CodecError::malformed(o, format!("unknown compact type {t}"))
+    })
 }
 
 /// Skips one compact scalar of type `t` (in a container, bools take a byte); `None` for
