@@ -423,35 +423,97 @@ pub(crate) fn compact_struct(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> 
     compact_fields(buf, pos, depth, cx)
 }
 
+/// What a compact field header byte starts: the STOP byte, a long-form header (field id in a
+/// varint after it), or a short-form field of one type. One lookup replaces the STOP test,
+/// the long-form test and the type's range check; the enum has no other values, so the jump
+/// table on it needs no bounds check.
+#[derive(Debug, Clone, Copy)]
+#[repr(u8)]
+enum CField {
+    Stop,
+    Long,
+    Bool,
+    Byte,
+    I16,
+    I32,
+    I64,
+    Double,
+    Binary,
+    List,
+    Map,
+    Struct,
+    Uuid,
+    Bad,
+}
+
+const C_FIELD: [CField; 256] = {
+    let mut t = [CField::Bad; 256];
+    let mut h = 1;
+    while h < 256 {
+        t[h] = if h < 0x10 {
+            CField::Long
+        } else {
+            match h & 0x0f {
+                1 | 2 => CField::Bool,
+                3 => CField::Byte,
+                4 => CField::I16,
+                5 => CField::I32,
+                6 => CField::I64,
+                7 => CField::Double,
+                8 => CField::Binary,
+                9 | 10 => CField::List,
+                11 => CField::Map,
+                12 => CField::Struct,
+                13 => CField::Uuid,
+                _ => CField::Bad,
+            }
+        };
+        h += 1;
+    }
+    t[0] = CField::Stop;
+    t
+};
+
 /// [`compact_struct`]'s loop, inlined where structs repeat (containers of structs).
 #[inline(always)]
 fn compact_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     cx.depth(buf, pos, depth)?;
     loop {
         let h = byte(buf, pos, cx)?;
-        if h == 0 {
-            return Ok(pos + 1);
-        }
         pos += 1;
-        if h & 0xf0 == 0 {
-            pos = skip_varint(buf, pos, 3, cx)?; // long-form field id
-        }
-        let t = h & 0x0f;
-        pos = match t {
-            1 | 2 => pos,                       // bool value lives in the type nibble
-            5 => skip_varint(buf, pos, 5, cx)?, // i32
-            8 => compact_string(buf, pos, cx)?,
-            6 => skip_varint(buf, pos, 10, cx)?, // i64
-            3 => pos + 1,                        // byte
-            4 => skip_varint(buf, pos, 3, cx)?,  // i16
-            7 => pos + 8,                        // double
-            13 => pos + 16,                      // uuid
-            12 => compact_struct(buf, pos, depth + 1, cx)?,
-            9 | 10 => compact_list(buf, pos, depth, cx)?,
-            11 => compact_map(buf, pos, depth, cx)?,
-            // Every nibble has an arm: the jump table needs no range check.
-            0 | 14.. => return Err(bad_c_type(pos, t, cx)),
+        pos = match C_FIELD[usize::from(h)] {
+            CField::Bool => pos, // the value lives in the type nibble
+            CField::I32 => skip_varint(buf, pos, 5, cx)?,
+            CField::Binary => compact_string(buf, pos, cx)?,
+            CField::I64 => skip_varint(buf, pos, 10, cx)?,
+            CField::Byte => pos + 1,
+            CField::I16 => skip_varint(buf, pos, 3, cx)?,
+            CField::Double => pos + 8,
+            CField::Uuid => pos + 16,
+            CField::Struct => compact_struct(buf, pos, depth + 1, cx)?,
+            CField::List => compact_list(buf, pos, depth, cx)?,
+            CField::Map => compact_map(buf, pos, depth, cx)?,
+            CField::Stop => return Ok(pos),
+            CField::Long => compact_long_field(buf, pos, h & 0x0f, depth, cx)?,
+            CField::Bad => return Err(bad_c_type(pos, h & 0x0f, cx)),
         };
+    }
+}
+
+/// A long-form field (type `t`, its field id a varint at `pos`) of a struct nested at
+/// `depth`: rare (ids that jump by more than 15), so out of the loop.
+#[inline(never)]
+fn compact_long_field(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
+    let pos = skip_varint(buf, pos, 3, cx)?;
+    match t {
+        1 | 2 => Ok(pos),
+        12 => compact_struct(buf, pos, depth + 1, cx),
+        9 | 10 => compact_list(buf, pos, depth, cx),
+        11 => compact_map(buf, pos, depth, cx),
+        _ => match compact_scalar(buf, pos, t, cx) {
+            Some(r) => r,
+            None => Err(bad_c_type(pos, t, cx)),
+        },
     }
 }
 
