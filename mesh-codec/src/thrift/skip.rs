@@ -252,11 +252,20 @@ fn binary_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &Ct
     Ok(p)
 }
 
-/// One container element of a type other than fixed-size (in a container nested at `depth`).
+/// One container element of a type other than fixed-size (in a container nested at `depth`):
+/// strings here, nested values by a call.
 #[inline(always)]
 fn binary_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
     match t {
         11 => binary_string(buf, p, cx),
+        _ => binary_nested(buf, p, t, depth, cx),
+    }
+}
+
+/// A struct or container element (type `t`, checked) in a container nested at `depth`.
+#[inline(never)]
+fn binary_nested(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
+    match t {
         12 => binary_struct(buf, p, depth + 1, cx),
         13 => binary_map(buf, p, depth, cx),
         _ => binary_list(buf, p, depth, cx), // 14, 15: element types are checked
@@ -590,12 +599,19 @@ fn compact_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &C
     Ok(p)
 }
 
-/// One container element (in a container nested at `depth`).
+/// One container element (in a container nested at `depth`): scalars here, nested values by
+/// a call (inlining the container loops at every element site only bloats the code).
 #[inline(always)]
 fn compact_elem(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
     if let Some(r) = compact_scalar(buf, p, t, cx) {
         return r;
     }
+    compact_nested(buf, p, t, depth, cx)
+}
+
+/// A struct or container element (type `t`, checked) in a container nested at `depth`.
+#[inline(never)]
+fn compact_nested(buf: &[u8], p: usize, t: u8, depth: usize, cx: &Ctx) -> R<usize> {
     match t {
         12 => compact_struct(buf, p, depth + 1, cx),
         11 => compact_map(buf, p, depth, cx),
