@@ -151,11 +151,15 @@ impl Headers {
     }
 
     /// Sets `key` to a value given as UTF-8 bytes (lossy for invalid UTF-8).
-    #[inline]
+    #[inline(always)]
     pub fn insert_bytes(&mut self, key: &str, value: &[u8]) {
-        if self.reuse(key, value) {
-            return;
+        if !self.reuse(key, value) {
+            self.insert_bytes_slow(key, value);
         }
+    }
+
+    #[inline(never)]
+    fn insert_bytes_slow(&mut self, key: &str, value: &[u8]) {
         match std::str::from_utf8(value) {
             Ok(s) => self.insert_slow(key, s),
             Err(_) => self.insert_slow(key, &String::from_utf8_lossy(value)),
