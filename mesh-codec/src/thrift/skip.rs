@@ -183,12 +183,19 @@ pub(crate) fn binary_struct(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R
 
 /// [`binary_struct`]'s loop, inlined where structs repeat (containers of structs).
 #[inline(always)]
-fn binary_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
-    cx.depth(buf, pos, depth)?;
+fn binary_fields(buf: &[u8], mut pos: usize, base: usize, cx: &Ctx) -> R<usize> {
+    cx.depth(buf, pos, base)?;
+    // A struct field opens a nested struct in this same loop (its STOP returns to the
+    // enclosing struct's next field): structs in structs cost no call.
+    let mut depth = base;
     loop {
         let t = byte(buf, pos, cx)?;
         pos = match t {
-            0 => return Ok(pos + 1),
+            0 if depth == base => return Ok(pos + 1),
+            0 => {
+                depth -= 1;
+                pos + 1
+            }
             8 => pos + 7,   // i32
             10 => pos + 11, // i64
             11 => binary_string(buf, pos + 3, cx)?,
@@ -196,7 +203,11 @@ fn binary_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize>
             4 => pos + 11,    // double
             6 => pos + 5,     // i16
             16 => pos + 19,   // uuid
-            12 => binary_struct(buf, pos + 3, depth + 1, cx)?,
+            12 => {
+                depth += 1;
+                cx.depth(buf, pos + 3, depth)?;
+                pos + 3
+            }
             14 | 15 => binary_list(buf, pos + 3, depth, cx)?,
             13 => binary_map(buf, pos + 3, depth, cx)?,
             _ => return Err(bad_b_type(pos, t, cx)),
@@ -485,8 +496,10 @@ const C_FIELD: [CField; 256] = {
 
 /// [`compact_struct`]'s loop, inlined where structs repeat (containers of structs).
 #[inline(always)]
-fn compact_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
-    cx.depth(buf, pos, depth)?;
+fn compact_fields(buf: &[u8], mut pos: usize, base: usize, cx: &Ctx) -> R<usize> {
+    cx.depth(buf, pos, base)?;
+    // Nested structs in this same loop, as in [`binary_fields`].
+    let mut depth = base;
     loop {
         let h = byte(buf, pos, cx)?;
         pos += 1;
@@ -499,10 +512,18 @@ fn compact_fields(buf: &[u8], mut pos: usize, depth: usize, cx: &Ctx) -> R<usize
             CField::I16 => skip_varint(buf, pos, 3, cx)?,
             CField::Double => pos + 8,
             CField::Uuid => pos + 16,
-            CField::Struct => compact_struct(buf, pos, depth + 1, cx)?,
+            CField::Struct => {
+                depth += 1;
+                cx.depth(buf, pos, depth)?;
+                pos
+            }
             CField::List => compact_list(buf, pos, depth, cx)?,
             CField::Map => compact_map(buf, pos, depth, cx)?,
-            CField::Stop => return Ok(pos),
+            CField::Stop if depth == base => return Ok(pos),
+            CField::Stop => {
+                depth -= 1;
+                pos
+            }
             CField::Long => compact_long_field(buf, pos, h & 0x0f, depth, cx)?,
             CField::Bad => return Err(bad_c_type(pos, h & 0x0f, cx)),
         };
