@@ -251,14 +251,23 @@ fn binary_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
 /// `n` elements of type `t` (struct or container) in a container nested at `depth`.
 #[inline(never)]
 fn binary_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &Ctx) -> R<usize> {
-    if t == 12 {
-        for _ in 0..n {
-            p = binary_fields(buf, p, depth + 1, cx)?;
+    match t {
+        12 => {
+            for _ in 0..n {
+                p = binary_fields(buf, p, depth + 1, cx)?;
+            }
         }
-        return Ok(p);
-    }
-    for _ in 0..n {
-        p = binary_elem(buf, p, t, depth, cx)?;
+        // Lists of lists (matrices): the list header inline.
+        14 | 15 => {
+            for _ in 0..n {
+                p = binary_list(buf, p, depth, cx)?;
+            }
+        }
+        _ => {
+            for _ in 0..n {
+                p = binary_elem(buf, p, t, depth, cx)?;
+            }
+        }
     }
     Ok(p)
 }
@@ -608,14 +617,23 @@ fn compact_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
 /// `n` elements of type `t` (struct or container) in a container nested at `depth`.
 #[inline(never)]
 fn compact_elems(buf: &[u8], mut p: usize, t: u8, n: usize, depth: usize, cx: &Ctx) -> R<usize> {
-    if t == 12 {
-        for _ in 0..n {
-            p = compact_fields(buf, p, depth + 1, cx)?;
+    match t {
+        12 => {
+            for _ in 0..n {
+                p = compact_fields(buf, p, depth + 1, cx)?;
+            }
         }
-        return Ok(p);
-    }
-    for _ in 0..n {
-        p = compact_elem(buf, p, t, depth, cx)?;
+        // Lists of lists (matrices): the list header inline.
+        9 | 10 => {
+            for _ in 0..n {
+                p = compact_list(buf, p, depth, cx)?;
+            }
+        }
+        _ => {
+            for _ in 0..n {
+                p = compact_elem(buf, p, t, depth, cx)?;
+            }
+        }
     }
     Ok(p)
 }
