@@ -132,6 +132,19 @@ const B_FIXED: [u8; 256] = {
     t
 };
 
+/// log2 of [`B_FIXED`] (every fixed size is a power of two).
+const B_SHIFT: [u8; 256] = {
+    let mut t = [0; 256];
+    let mut i = 0;
+    while i < 256 {
+        if B_FIXED[i] != 0 {
+            t[i] = B_FIXED[i].trailing_zeros() as u8;
+        }
+        i += 1;
+    }
+    t
+};
+
 #[inline(always)]
 fn b_fixed(t: u8) -> usize {
     B_FIXED[usize::from(t)] as usize
@@ -190,28 +203,54 @@ fn binary_fields(buf: &[u8], mut pos: usize, base: usize, cx: &Ctx) -> R<usize> 
     let mut depth = base;
     loop {
         let t = byte(buf, pos, cx)?;
-        pos = match t {
-            0 if depth == base => return Ok(pos + 1),
-            0 => {
-                depth -= 1;
-                pos + 1
+        // A tree of compares, not a jump table: one indirect jump for every field type
+        // mispredicts on messages whose type sequence repeats with a period past a few
+        // fields; conditional branches are predicted from a longer history.
+        if t < 9 {
+            if t == 8 {
+                pos += 7; // i32
+            } else if t < 4 {
+                if t >= 2 {
+                    pos += 4; // bool, byte
+                } else if t == 0 {
+                    if depth == base {
+                        return Ok(pos + 1);
+                    }
+                    depth -= 1;
+                    pos += 1;
+                } else {
+                    return Err(bad_b_type(pos, t, cx));
+                }
+            } else if t == 4 {
+                pos += 11; // double
+            } else if t == 6 {
+                pos += 5; // i16
+            } else {
+                return Err(bad_b_type(pos, t, cx));
             }
-            8 => pos + 7,   // i32
-            10 => pos + 11, // i64
-            11 => binary_string(buf, pos + 3, cx)?,
-            2 | 3 => pos + 4, // bool, byte
-            4 => pos + 11,    // double
-            6 => pos + 5,     // i16
-            16 => pos + 19,   // uuid
-            12 => {
+        } else if t < 12 {
+            if t == 11 {
+                pos = binary_string(buf, pos + 3, cx)?;
+            } else if t == 10 {
+                pos += 11; // i64
+            } else {
+                return Err(bad_b_type(pos, t, cx));
+            }
+        } else if t < 14 {
+            if t == 12 {
                 depth += 1;
                 cx.depth(buf, pos + 3, depth)?;
-                pos + 3
+                pos += 3;
+            } else {
+                pos = binary_map(buf, pos + 3, depth, cx)?;
             }
-            14 | 15 => binary_list(buf, pos + 3, depth, cx)?,
-            13 => binary_map(buf, pos + 3, depth, cx)?,
-            _ => return Err(bad_b_type(pos, t, cx)),
-        };
+        } else if t < 16 {
+            pos = binary_list(buf, pos + 3, depth, cx)?;
+        } else if t == 16 {
+            pos += 19; // uuid
+        } else {
+            return Err(bad_b_type(pos, t, cx));
+        }
     }
 }
 
@@ -231,10 +270,10 @@ fn binary_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     let et = byte(buf, pos, cx)?;
     let n = binary_count(buf, pos + 1, pos, cx)?;
     let mut p = pos + 5;
-    // The element type is checked by this dispatch.
-    let f = b_fixed(et);
-    if f != 0 {
-        return Ok(p + n * f);
+    // The element type is checked by this dispatch. Fixed sizes are powers of two: a shift,
+    // not a multiply, on the chain from the count to the next position.
+    if b_fixed(et) != 0 {
+        return Ok(p + (n << B_SHIFT[usize::from(et)]));
     }
     match et {
         11 => {
