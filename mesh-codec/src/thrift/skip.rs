@@ -3,14 +3,20 @@
 //! the input is caught by the next read (positions only grow, and each length is bounded by
 //! the frame limit, so they cannot overflow).
 //!
-//! The struct loops give every common type its own arm that advances the position by a
+//! The struct loops give every common type its own branch that advances the position by a
 //! constant (or by a length read at a known place), so the next field's position depends on
 //! this field's type only through a branch. Messages of one method repeat their type sequence,
 //! the branches are predicted, and the CPU runs ahead through the fields instead of waiting
 //! for each type byte to load (a size table indexed by the type put that load on the critical
-//! path). Containers of fixed-size values, strings and varints are skipped inside the struct
-//! loop, and containers of structs run the struct loop inline; a struct field and a container
-//! of containers cost a call.
+//! path: ~40% slower). The binary loop dispatches by a tree of compares: a jump table is one
+//! indirect branch for every field, and its predictor lost type sequences with a period of
+//! six fields (60 mixed scalar fields: 106 ns by jump table, 67 ns by compares). The compact
+//! loop keeps its table (by compares it ran slower on the same message).
+//!
+//! A struct field opens the nested struct in the same loop (a depth counter; its STOP returns
+//! to the enclosing struct). Containers of fixed-size values, strings and varints are skipped
+//! inside the struct loop, containers of structs and of lists run those loops inline, and
+//! other nested containers cost a call.
 
 use crate::{CodecError, Limits};
 

@@ -581,6 +581,40 @@ mod tests {
     }
 
     #[test]
+    fn nested_structs_return_to_their_parents() {
+        // struct { 1: struct { 1: struct { 1: i32 }, 2: i32 }, 2: i32 } (depth 3), then the
+        // nesting limit on both sides of it: the error points at the struct that goes too deep.
+        let binary = [
+            12, 0, 1, 12, 0, 1, 8, 0, 1, 0, 0, 0, 7, 0, 8, 0, 2, 0, 0, 0, 8, 0, 8, 0, 2, 0, 0, 0,
+            9, 0,
+        ];
+        let compact = [
+            0x1c, 0x1c, 0x15, 0x0e, 0x00, 0x15, 0x10, 0x00, 0x15, 0x12, 0x00,
+        ];
+        for (b, p, deepest) in [
+            (&binary[..], Proto::Binary { strict: true }, 6),
+            (&compact[..], Proto::Compact, 2),
+        ] {
+            skips_whole_and_every_prefix(b, p);
+            for (max_depth, ok) in [(3, true), (2, false)] {
+                let limits = Limits {
+                    max_depth,
+                    ..Limits::DEFAULT
+                };
+                let mut c = Cur::new(b, 0, false, limits);
+                match skip_struct(&mut c, p) {
+                    Ok(()) => assert!(ok && c.pos == b.len(), "{p:?}"),
+                    Err(Stop::Err(e)) => assert!(
+                        !ok && matches!(*e, CodecError::DepthExceeded { offset, limit: 2 } if offset == deepest),
+                        "{p:?} {e}"
+                    ),
+                    Err(Stop::More) => panic!("{p:?}: more"),
+                }
+            }
+        }
+    }
+
+    #[test]
     fn hostile_counts() {
         let b = [15, 0, 1, 12, 0x7f, 0xff, 0xff, 0xff];
         let mut c = cur(&b);
