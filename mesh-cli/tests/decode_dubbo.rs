@@ -30,10 +30,11 @@ fn run(direction: &str, file: &std::path::Path) -> (i32, Vec<Value>, String) {
     )
 }
 
-fn temp_file(name: &str, bytes: &[u8]) -> PathBuf {
-    let p = std::env::temp_dir().join(format!("meshctl-dubbo-{}-{name}", std::process::id()));
-    std::fs::write(&p, bytes).unwrap();
-    p
+/// `bytes` in a temporary file, removed when the returned path is dropped.
+fn temp_file(bytes: &[u8]) -> tempfile::TempPath {
+    let f = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(f.path(), bytes).unwrap();
+    f.into_temp_path()
 }
 
 #[test]
@@ -65,7 +66,7 @@ fn responses_print_status_and_status_code() {
     // a status-60 reply
     let mut f = b"\xda\xbb\x02\x3c\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x1a\x19".to_vec();
     f.extend_from_slice(b"Service not found: nosuch");
-    let p = temp_file("60.bin", &f);
+    let p = temp_file(&f);
     let (code, lines, _) = run("response", &p);
     assert_eq!(code, 0);
     assert_eq!(
@@ -80,21 +81,21 @@ fn responses_print_status_and_status_code() {
 #[test]
 fn truncated_and_malformed_exit_codes() {
     let bytes = std::fs::read(fixture("dubbo_js_sayhello.request.bin")).unwrap();
-    let p = temp_file("trunc.bin", &bytes[..280]);
+    let p = temp_file(&bytes[..280]);
     let (code, lines, err) = run("request", &p);
     assert_eq!(code, 3);
     assert_eq!(lines.len(), 1);
     assert!(err.contains("incomplete message at offset 274"), "{err}");
     let mut bad = bytes.clone();
     bad[274 + 2] = 0xc3; // second frame: a request with serialization id 3
-    let p = temp_file("unsupported.bin", &bad);
+    let p = temp_file(&bad);
     let (code, _, err) = run("request", &p);
     assert_eq!(code, 1);
     assert!(
         err.contains("offset 276") && err.contains("serialization"),
         "{err}"
     );
-    let p = temp_file("magic.bin", b"\xda\xbcxxxxxxxxxxxxxxxx");
+    let p = temp_file(b"\xda\xbcxxxxxxxxxxxxxxxx");
     let (code, _, err) = run("request", &p);
     assert_eq!(code, 1);
     assert!(err.contains("offset 0"), "{err}");

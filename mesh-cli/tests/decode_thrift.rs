@@ -85,11 +85,10 @@ fn theader_info_headers_and_multiplexed_service() {
 
 #[test]
 fn truncated_and_malformed_exit_codes() {
-    let dir = std::env::temp_dir().join(format!("meshctl-thrift-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let whole = std::fs::read(fixture("binary_unframed.request.bin")).unwrap();
     // first message (ping) is 17 bytes; cut the second one short
-    let cut = dir.join("cut.bin");
+    let cut = dir.path().join("cut.bin");
     std::fs::write(&cut, &whole[..30]).unwrap();
     let (code, msgs, err) = decode("request", cut.to_str().unwrap());
     assert_eq!(code, 3);
@@ -98,11 +97,10 @@ fn truncated_and_malformed_exit_codes() {
     // a bad message type after the first message
     let mut bad = whole[..17].to_vec();
     bad.extend_from_slice(&[0x80, 0x01, 0x00, 0x09, 0, 0, 0, 0]);
-    let badp = dir.join("bad.bin");
+    let badp = dir.path().join("bad.bin");
     std::fs::write(&badp, &bad).unwrap();
     let (code, msgs, err) = decode("request", badp.to_str().unwrap());
     assert_eq!(code, 1);
     assert_eq!(msgs.len(), 1);
     assert_eq!(err.trim(), "offset 20: unknown message type 9");
-    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -64,9 +64,8 @@ fn render_reads_stdin_and_metrics_and_prints_status() {
 
 #[test]
 fn metrics_given_as_json() {
-    let dir = std::env::temp_dir().join(format!("meshctl-metrics-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let metrics = dir.join("m.json");
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = dir.path().join("m.json");
     std::fs::write(
         &metrics,
         r#"{"_base.pod": 4, "v1.cpu.sum": 185.7, "v2.cpu.sum": 1}"#,

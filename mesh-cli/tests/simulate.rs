@@ -101,9 +101,8 @@ fn static_limit_does_not_reconverge_after_the_halving() {
 
 #[test]
 fn plot_writes_an_svg() {
-    let dir = std::env::temp_dir().join(format!("meshctl-sim-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("run.svg");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run.svg");
     let v = simulate(&[
         "--limiter",
         "vegas",
@@ -117,7 +116,6 @@ fn plot_writes_an_svg() {
     let svg = std::fs::read_to_string(&file).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("</svg>"));
     assert!(svg.contains("capacity halved"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -230,9 +230,8 @@ fn same_decisions_and_headers_as_envoy_1_40() {
     let ours = LocalRateLimiter::from_config(&lrl, ManualClock::new()).unwrap();
     let (up_port, hits) = upstream();
     let listen = free_port();
-    let dir = std::env::temp_dir().join(format!("meshplane-local-envoy-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let _envoy = start_envoy(&bootstrap(listen, up_port, &lrl), &dir);
+    let dir = tempfile::tempdir().unwrap();
+    let _envoy = start_envoy(&bootstrap(listen, up_port, &lrl), dir.path());
     // Envoy logs the line above once its workers run; the listener may take a moment more.
     let mut ready = false;
     for _ in 0..2000 {
@@ -311,5 +310,4 @@ fn same_decisions_and_headers_as_envoy_1_40() {
         allowed > 5 && allowed < 55,
         "the sequence exercises both outcomes ({allowed})"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
