@@ -79,7 +79,6 @@ pub fn message_json(md: &Metadata, size: usize) -> Value {
     for (k, v) in &md.typed {
         let v = match v {
             TypedValue::Str(s) => Value::String((*s).to_string()),
-            TypedValue::Text(s) => Value::String(s.clone()),
             TypedValue::Int(i) => Value::from(*i),
             TypedValue::UInt(u) => Value::from(*u),
             TypedValue::Bool(b) => Value::Bool(*b),

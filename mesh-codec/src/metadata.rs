@@ -55,11 +55,12 @@ impl ResponseStatus {
 }
 
 /// A non-routable typed value attached to metadata (protocol variant, RESP type, status code…).
-/// Borrowed `'static` strings keep the metadata-only path allocation-free.
-#[derive(Debug, Clone, PartialEq)]
+/// `Copy`, with borrowed `'static` strings: clearing and refilling the typed values of a
+/// reused `Metadata` drops nothing and allocates nothing. Owned strings are routable
+/// [`Headers`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TypedValue {
     Str(&'static str),
-    Text(String),
     Int(i64),
     UInt(u64),
     Bool(bool),
@@ -69,7 +70,6 @@ impl fmt::Display for TypedValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TypedValue::Str(s) => f.write_str(s),
-            TypedValue::Text(s) => f.write_str(s),
             TypedValue::Int(v) => write!(f, "{v}"),
             TypedValue::UInt(v) => write!(f, "{v}"),
             TypedValue::Bool(v) => write!(f, "{v}"),

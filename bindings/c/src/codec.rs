@@ -561,7 +561,6 @@ fn typed_value(v: &TypedValue) -> meshplane_typed_value {
     };
     match v {
         TypedValue::Str(s) => t.text = meshplane_str::of(s),
-        TypedValue::Text(s) => t.text = meshplane_str::of(s),
         TypedValue::Int(i) => {
             t.kind = MESHPLANE_TYPED_INT;
             t.int_value = *i;

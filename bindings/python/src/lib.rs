@@ -77,7 +77,6 @@ fn message_dict<'py>(py: Python<'py>, md: &Metadata, size: usize) -> PyResult<Bo
     for (k, v) in &md.typed {
         match v {
             TypedValue::Str(s) => meta.set_item(k, s)?,
-            TypedValue::Text(s) => meta.set_item(k, s)?,
             TypedValue::Int(i) => meta.set_item(k, i)?,
             TypedValue::UInt(u) => meta.set_item(k, u)?,
             TypedValue::Bool(b) => meta.set_item(k, b)?,
