@@ -299,29 +299,66 @@ fn message(c: &mut Cur<'_>, p: Proto, t: Transport, md: &mut Metadata, walk: boo
         }
         None => md.headers.insert_bytes("method", name),
     }
-    // `message` runs once per decode and these keys are not set elsewhere: push, no search.
-    let protocol = TypedValue::Str(match p {
-        Proto::Compact => "compact",
-        Proto::Binary { .. } => "binary",
+    // `message` runs once per decode and these keys are not set elsewhere: appended, no
+    // search, as one copy of a prebuilt row (pushes cost a capacity check each, and a row
+    // built on the stack would stall the copy's wide loads on the narrow stores just made).
+    let row = &TYPED_ROWS[typed_row(p, t, h.mtype)];
+    md.typed.extend_from_slice(match p {
+        Proto::Compact => &row[..3],
+        Proto::Binary { .. } => row,
     });
-    let mtype = TypedValue::Str(match h.mtype {
-        wire::T_CALL => "call",
-        wire::T_REPLY => "reply",
-        wire::T_EXCEPTION => "exception",
-        _ => "oneway",
-    });
-    let transport = TypedValue::Str(t.as_str());
-    // One push per value: a batch (`extend` from an array) is built on the stack and then
-    // copied with `memcpy`, whose wide loads stall on the narrow stores just made.
-    md.typed.push(("protocol", protocol));
-    md.typed.push(("transport", transport));
-    md.typed.push(("thrift_message_type", mtype));
-    if let Proto::Binary { strict } = p {
-        md.typed.push(("thrift_strict", TypedValue::Bool(strict)));
-    }
     md.header_size = body;
     Ok(())
 }
+
+type TypedRow = [(&'static str, TypedValue); 4];
+
+/// Index in [`TYPED_ROWS`] of a message's typed values.
+#[inline(always)]
+fn typed_row(p: Proto, t: Transport, mtype: u8) -> usize {
+    let p = match p {
+        Proto::Binary { strict: true } => 0,
+        Proto::Binary { strict: false } => 1,
+        Proto::Compact => 2,
+    };
+    (p * 3 + t as usize) * 4 + usize::from(mtype - wire::T_CALL)
+}
+
+/// The typed values of every (protocol, transport, message type); compact rows use the first
+/// three (no `thrift_strict`).
+static TYPED_ROWS: [TypedRow; 36] = {
+    let mut rows = [[("", TypedValue::Bool(false)); 4]; 36];
+    let mut i = 0;
+    while i < 36 {
+        let (p, t, m) = (i / 12, i / 4 % 3, i % 4);
+        rows[i] = [
+            (
+                "protocol",
+                TypedValue::Str(if p == 2 { "compact" } else { "binary" }),
+            ),
+            (
+                "transport",
+                TypedValue::Str(match t {
+                    0 => "unframed",
+                    1 => "framed",
+                    _ => "header",
+                }),
+            ),
+            (
+                "thrift_message_type",
+                TypedValue::Str(match m {
+                    0 => "call",
+                    1 => "reply",
+                    2 => "exception",
+                    _ => "oneway",
+                }),
+            ),
+            ("thrift_strict", TypedValue::Bool(p == 0)),
+        ];
+        i += 1;
+    }
+    rows
+};
 
 /// The position of the `:` of a multiplexed `service:method` name. Most names are plain and
 /// 4 to 16 bytes long: two overlapping word tests rule the colon out without a byte loop.

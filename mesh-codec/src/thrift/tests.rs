@@ -426,3 +426,35 @@ fn reused_metadata_follows_changing_names() {
         );
     }
 }
+
+#[test]
+fn typed_rows_match_protocol_transport_and_message_type() {
+    let protos = [
+        (wire::Proto::Binary { strict: true }, "binary", Some(true)),
+        (wire::Proto::Binary { strict: false }, "binary", Some(false)),
+        (wire::Proto::Compact, "compact", None),
+    ];
+    let transports = [
+        (Transport::Unframed, "unframed"),
+        (Transport::Framed, "framed"),
+        (Transport::Header, "header"),
+    ];
+    let mtypes = ["call", "reply", "exception", "oneway"];
+    let mut seen = std::collections::HashSet::new();
+    for (p, pname, strict) in protos {
+        for (t, tname) in transports {
+            for (i, mname) in mtypes.iter().enumerate() {
+                let at = typed_row(p, t, wire::T_CALL + i as u8);
+                assert!(seen.insert(at), "row {at} used twice");
+                let row = &TYPED_ROWS[at];
+                assert_eq!(row[0], ("protocol", TypedValue::Str(pname)));
+                assert_eq!(row[1], ("transport", TypedValue::Str(tname)));
+                assert_eq!(row[2], ("thrift_message_type", TypedValue::Str(mname)));
+                if let Some(strict) = strict {
+                    assert_eq!(row[3], ("thrift_strict", TypedValue::Bool(strict)));
+                }
+            }
+        }
+    }
+    assert_eq!(seen.len(), TYPED_ROWS.len());
+}
