@@ -61,16 +61,6 @@ enum Transport {
     Header,
 }
 
-impl Transport {
-    fn as_str(self) -> &'static str {
-        match self {
-            Transport::Unframed => "unframed",
-            Transport::Framed => "framed",
-            Transport::Header => "header",
-        }
-    }
-}
-
 /// The Thrift codec. One instance per connection and direction.
 #[derive(Debug)]
 pub struct ThriftCodec {
