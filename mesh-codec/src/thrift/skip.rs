@@ -276,8 +276,16 @@ fn binary_list(buf: &[u8], pos: usize, depth: usize, cx: &Ctx) -> R<usize> {
     let et = byte(buf, pos, cx)?;
     let n = binary_count(buf, pos + 1, pos, cx)?;
     let mut p = pos + 5;
-    // The element type is checked by this dispatch. Fixed sizes are powers of two: a shift,
-    // not a multiply, on the chain from the count to the next position.
+    // The element type is checked by this dispatch. The next position waits for the count
+    // load; a size looked up by the element type would add a second load to that wait, so the
+    // common element types get constant sizes (by predicted branches). Other fixed sizes are
+    // powers of two: a shift, not a multiply.
+    if et == 8 {
+        return Ok(p + n * 4); // i32
+    }
+    if et == 10 {
+        return Ok(p + n * 8); // i64
+    }
     if b_fixed(et) != 0 {
         return Ok(p + (n << B_SHIFT[usize::from(et)]));
     }
