@@ -428,15 +428,22 @@ fn bad_b_elem(at: usize, t: u8, cx: &Ctx) -> Stop {
 
 // ---------------------------------------------------------------- compact
 
-/// Skips a varint of at most `max` bytes. With eight bytes in the buffer its length is the
-/// position of the first byte without the continuation bit, found without a branch per byte
-/// (values of any size cost the same; no misprediction when sizes vary).
+/// Skips a varint of at most `max` bytes. One- and two-byte values by a branch each (the next
+/// position is then a constant away, off the chain of loads); longer ones, with eight bytes in
+/// the buffer, by the position of the first byte without the continuation bit, found without
+/// a branch per byte.
 #[inline(always)]
 fn skip_varint(buf: &[u8], pos: usize, max: usize, cx: &Ctx) -> R<usize> {
     if let Some(&b) = buf.get(pos)
         && b < 0x80
     {
         return Ok(pos + 1); // the common small value, cheapest first
+    }
+    if max >= 2
+        && let Some(&b) = buf.get(pos + 1)
+        && b < 0x80
+    {
+        return Ok(pos + 2);
     }
     if let Some(w) = buf
         .get(pos..pos + 8)
