@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints criterion results as a table, with each peer's time as a ratio of Meshplane's.
 
-Reads target/criterion/<group>/<function>[/<parameter>]/new/estimates.json (mean point estimate).
+Reads target/criterion/<group>/<function>[/<parameter>]/new/estimates.json (median point
+estimate: a preempted sample moves the mean, not the median).
 Within a group, the function named `meshplane` is compared with every other function that has the
 same parameter: ratio = other time / meshplane time (> 1 means Meshplane is faster). Functions
 named `meshplane_*` (and `c_api`) are variants of ours (another clock, another API) and are labelled as such.
@@ -20,8 +21,8 @@ for est in sorted(root.glob("**/new/estimates.json")):
     if not rel or rel[0] == "report":
         continue
     group, function, param = rel[0], rel[1] if len(rel) > 1 else "", "/".join(rel[2:])
-    mean = json.loads(est.read_text())["mean"]["point_estimate"]
-    rows.setdefault(group, {}).setdefault(param, {})[function] = mean
+    median = json.loads(est.read_text())["median"]["point_estimate"]
+    rows.setdefault(group, {}).setdefault(param, {})[function] = median
 
 if not rows:
     sys.exit(f"no criterion results under {root}")
@@ -34,7 +35,7 @@ def fmt(ns: float) -> str:
     return f"{ns:.1f} ns"
 
 
-print(f"{'group':<28} {'parameter':<18} {'function':<16} {'mean':>12}  vs meshplane")
+print(f"{'group':<28} {'parameter':<18} {'function':<16} {'median':>12}  vs meshplane")
 for group in sorted(rows):
     for param in sorted(rows[group]):
         funcs = rows[group][param]

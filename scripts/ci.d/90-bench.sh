@@ -1,7 +1,10 @@
-# Every criterion bench of the workspace, once, in quick mode (one bench-profile build), then
-# the table of Meshplane vs the peer crates measured in this same run.
+# Every criterion bench of the workspace, once (one bench-profile build), then the table of
+# Meshplane vs the peer crates measured in this same run. Two seconds of samples per function
+# (not --quick, whose few samples let one preempted run move a ratio by half), and the report
+# reads medians.
 need cargo python3
-log "cargo bench (quick)"
+log "cargo bench (1 s warm-up, 2 s of samples per function)"
 rm -rf target/criterion
-cargo bench --workspace --exclude meshplane-python --locked --bench '*' -- --quick
+cargo bench --workspace --exclude meshplane-python --locked --bench '*' -- \
+  --warm-up-time 1 --measurement-time 2 --sample-size 20
 python3 scripts/bench-report.py target/criterion | tee target/bench-report.txt
