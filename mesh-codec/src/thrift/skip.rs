@@ -476,7 +476,7 @@ fn skip_long_varint(buf: &[u8], mut pos: usize, max: usize, cx: &Ctx) -> R<usize
 
 /// Reads a varint of at most 5 bytes.
 #[inline(always)]
-fn varint32(buf: &[u8], mut pos: usize, cx: &Ctx) -> R<(u64, usize)> {
+pub(crate) fn varint32(buf: &[u8], mut pos: usize, cx: &Ctx) -> R<(u64, usize)> {
     let start = pos;
     let mut v = 0u64;
     let mut shift = 0;

@@ -59,6 +59,16 @@ impl<'a> Cur<'a> {
         }
     }
 
+    /// What the body skippers need of this cursor besides the bytes.
+    #[inline]
+    pub fn ctx(&self) -> super::skip::Ctx {
+        super::skip::Ctx {
+            limits: self.limits,
+            bounded: self.bounded,
+            base: self.base,
+        }
+    }
+
     #[inline]
     pub fn off(&self) -> usize {
         self.base + self.pos
@@ -257,28 +267,14 @@ fn strict_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
 #[inline(always)]
 fn compact_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
     let buf = c.buf;
-    let head = buf.get(c.pos..c.pos + 3)?;
+    let head = buf.get(c.pos..c.pos + 2)?;
     let (id, vt) = (head[0], head[1]);
     let mtype = vt >> 5;
     if id != 0x82 || vt & 0x1f != 1 || !(T_CALL..=T_ONEWAY).contains(&mtype) {
         return None;
     }
     // seqid: a varint of at most five bytes, truncated to 32 bits as the checked reader does.
-    let mut p = c.pos + 2;
-    let mut seqid = 0u32;
-    let mut shift = 0;
-    loop {
-        let b = *buf.get(p)?;
-        p += 1;
-        seqid |= u32::from(b & 0x7f).wrapping_shl(shift);
-        if b < 0x80 {
-            break;
-        }
-        shift += 7;
-        if shift == 35 {
-            return None;
-        }
-    }
+    let (seqid, p) = super::skip::varint32(buf, c.pos + 2, &c.ctx()).ok()?;
     let n = usize::from(*buf.get(p)?);
     if n >= 0x80 || n > c.limits.max_frame_size {
         return None;
@@ -288,7 +284,7 @@ fn compact_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
     Some(MsgHeader {
         name,
         mtype,
-        seqid: seqid as i32,
+        seqid: seqid as u32 as i32,
     })
 }
 
@@ -344,11 +340,7 @@ pub(crate) fn skip_struct(c: &mut Cur<'_>, p: Proto) -> R<()> {
         c.pos += 1;
         return Ok(());
     }
-    let cx = super::skip::Ctx {
-        limits: c.limits,
-        bounded: c.bounded,
-        base: c.base,
-    };
+    let cx = c.ctx();
     c.pos = match p {
         Proto::Binary { .. } => super::skip::binary_struct(c.buf, c.pos, 1, &cx)?,
         Proto::Compact => super::skip::compact_struct(c.buf, c.pos, 1, &cx)?,
