@@ -607,7 +607,9 @@ fn compact_long_field(buf: &[u8], pos: usize, t: u8, depth: usize, cx: &Ctx) -> 
     let pos = skip_varint(buf, pos, 3, cx)?;
     match t {
         1 | 2 => Ok(pos),
-        9..=12 => compact_nested(buf, pos, t, depth, cx),
+        12 => compact_struct(buf, pos, depth + 1, cx),
+        9 | 10 => compact_list(buf, pos, depth, cx),
+        11 => compact_map(buf, pos, depth, cx),
         _ => match compact_scalar(buf, pos, t, cx) {
             Some(r) => r,
             None => Err(bad_c_type(pos, t, cx)),
