@@ -38,6 +38,7 @@ pub mod calc;
 pub mod crd;
 pub mod decode;
 pub mod error;
+mod halves;
 pub mod input;
 pub mod model;
 pub mod options;

@@ -122,7 +122,7 @@ pub fn render_values(
     ctx.build_indexes();
     // Limiters are decoded and planned independently (two threads for large renders); the
     // duplicate check, which needs them all, runs after, in input order.
-    let planned = yaml::in_halves(&limiter_docs, 1000, |docs| {
+    let planned = crate::halves::in_halves(&limiter_docs, 1000, |docs| {
         docs.iter()
             .map(|(id, doc)| plan_limiter(id, doc, &ctx, options))
             .collect::<Vec<_>>()
@@ -170,7 +170,7 @@ pub fn render_values(
     };
     let mut out = Vec::new();
     let mut global_descriptors = Vec::new();
-    for (o, g) in yaml::in_halves(&limiters, 1000, build) {
+    for (o, g) in crate::halves::in_halves(&limiters, 1000, build) {
         out.extend(o);
         global_descriptors.extend(g);
     }

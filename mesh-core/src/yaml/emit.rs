@@ -1,98 +1,13 @@
-//! Multi-document YAML in and out (serde_norway, a maintained libyaml-based serde_yaml fork).
+//! YAML out: block-style YAML that YAML 1.1 and YAML 1.2 readers read back identically.
+//!
+//! Why our own emitter: Kubernetes tooling (kubectl, go-yaml v2, PyYAML) reads YAML 1.1, where
+//! plain `yes`, `on`, `off`, `y`, `n`, sexagesimal `1:20` and the like are booleans or numbers; a
+//! generic YAML 1.2 emitter writes such strings unquoted and they come back changed. Every string
+//! that could be read as something else is quoted here.
 
-use serde::Deserialize;
 use serde_json::Value;
 
-/// Parses every document of a multi-document YAML (or JSON) text. Empty documents are skipped.
-/// `Err` carries a readable message with the document number.
-///
-/// A large text is parsed in two halves (split at a `---` line) on two threads; any problem there
-/// falls back to one sequential pass, so errors read exactly as from that pass.
-pub fn parse_documents(text: &str) -> Result<Vec<Value>, String> {
-    if text.len() >= PARALLEL_MIN_BYTES
-        && two_cores()
-        && let Some(docs) = parse_in_halves(text)
-    {
-        return Ok(docs);
-    }
-    parse_sequential(text)
-}
-
-/// Texts from this size on are parsed on two threads.
-const PARALLEL_MIN_BYTES: usize = 256 * 1024;
-
-fn parse_sequential(text: &str) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    for (i, de) in serde_norway::Deserializer::from_str(text).enumerate() {
-        let v = Value::deserialize(de).map_err(|e| format!("document {}: {e}", i + 1))?;
-        if !v.is_null() {
-            out.push(v);
-        }
-    }
-    Ok(out)
-}
-
-fn parse_in_halves(text: &str) -> Option<Vec<Value>> {
-    let (a, b) = text.split_at(document_split(text)?);
-    let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| parse_sequential(b));
-        (parse_sequential(a), second.join())
-    });
-    let mut docs = first.ok()?;
-    docs.extend(second.ok()?.ok()?);
-    Some(docs)
-}
-
-/// The start of a document-start line (`---`) at or after the middle of `text`. Such a line
-/// always starts a new document (YAML forbids it inside scalars), so the halves parse to the
-/// same documents as the whole. None when directives (`%YAML`, `%TAG`) are used, since they
-/// belong to the document after them.
-fn document_split(text: &str) -> Option<usize> {
-    if text.starts_with('%') || text.contains("\n%") {
-        return None;
-    }
-    let mut from = (text.len() / 2).saturating_sub(1);
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
-    loop {
-        let start = from + text[from..].find("\n---")? + 1;
-        if matches!(
-            text.as_bytes().get(start + 3),
-            None | Some(b' ' | b'\t' | b'\r' | b'\n')
-        ) {
-            return Some(start);
-        }
-        from = start;
-    }
-}
-
-/// Whether splitting work over two threads can help here.
-pub(crate) fn two_cores() -> bool {
-    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
-}
-
-/// `f` over the two halves of `items` on two threads when there are at least `min` items (and
-/// two cores), else over all of them; the results in order.
-pub(crate) fn in_halves<T: Sync, R: Send>(
-    items: &[T],
-    min: usize,
-    f: impl Fn(&[T]) -> R + Sync,
-) -> Vec<R> {
-    if items.len() < min.max(2) || !two_cores() {
-        return vec![f(items)];
-    }
-    let (a, b) = items.split_at(items.len() / 2);
-    std::thread::scope(|s| {
-        let second = s.spawn(|| f(b));
-        let first = f(a);
-        let second = second
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        vec![first, second]
-    })
-}
+use crate::halves::in_halves;
 
 /// Emits values as a multi-document YAML stream (`---` between documents). Map keys are emitted
 /// in sorted order, as Kubernetes prints objects.
@@ -110,7 +25,7 @@ pub fn emit_documents(values: &[Value]) -> String {
     out
 }
 
-fn emit_sequential(values: &[Value]) -> String {
+pub(super) fn emit_sequential(values: &[Value]) -> String {
     let mut out = String::new();
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
@@ -339,103 +254,4 @@ fn plain_ok(s: &str) -> bool {
         "y", "yes", "n", "no", "true", "false", "on", "off", "null", "nan", "inf",
     ];
     !SPECIAL.iter().any(|w| w.eq_ignore_ascii_case(s))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn split_points_are_document_starts() {
-        assert_eq!(document_split("a: 1\nb: 2\nc: 3\n---\nd: 4\n"), Some(15));
-        assert_eq!(document_split("a: 1\nb: 2\nc: 3\n--- {d: 4}\n"), Some(15));
-        assert_eq!(document_split("a: |\n  x\n  --- y\n----\n---x\n"), None);
-        assert_eq!(document_split("%YAML 1.1\n---\na: 1\n---\nb: 2\n"), None);
-        let text = "k: \u{e9}\u{e9}\n---\nz: 1\n";
-        assert_eq!(document_split(text), Some(text.find("---").unwrap()));
-    }
-
-    #[test]
-    fn halves_parse_and_emit_like_one_pass() {
-        let mut text = String::new();
-        for i in 0..5000 {
-            text.push_str(&format!(
-                "---\na{i}: {{x: [1, '2', \"\u{e9}\"]}}\nlit: |\n  line {i}\n  --- not a marker\n---\n# empty\n"
-            ));
-        }
-        assert!(text.len() >= PARALLEL_MIN_BYTES);
-        let whole = parse_sequential(&text).unwrap();
-        assert_eq!(whole.len(), 5000);
-        assert_eq!(parse_in_halves(&text).unwrap(), whole);
-        assert_eq!(parse_documents(&text).unwrap(), whole);
-        assert_eq!(emit_documents(&whole), emit_sequential(&whole));
-        // A broken document in either half reads exactly as from one pass.
-        for at in [10, text.len() - 10] {
-            let mut bad = text.clone();
-            bad.insert_str(at, "\n: [\n");
-            assert!(parse_in_halves(&bad).is_none());
-            assert_eq!(parse_documents(&bad), parse_sequential(&bad));
-            assert!(parse_documents(&bad).is_err());
-        }
-    }
-
-    #[test]
-    fn round_trip_multi_document() {
-        let docs = parse_documents("a: 1\n---\n---\nb: [x, '1']\n").unwrap();
-        assert_eq!(docs.len(), 2);
-        let text = emit_documents(&docs);
-        assert_eq!(text, "a: 1\n---\nb:\n- x\n- '1'\n");
-        assert_eq!(parse_documents(&text).unwrap(), docs);
-        assert!(
-            parse_documents("a: [")
-                .unwrap_err()
-                .starts_with("document 1:")
-        );
-    }
-
-    #[test]
-    fn ambiguous_strings_are_quoted() {
-        let v = serde_json::json!({
-            "yes": "yes", "On": "On", "y": "n", "num": "10", "neg": "-east", "at": "@type",
-            "ok": "Service[a.b]-Id[1]", "vh": "inbound|http|9080", "sexa": "1:20",
-            "colon": "a: b", "hash": "a #b", "empty": "", "uni": "caf\u{e9}", "nl": "a\nb\n",
-            "nl2": "x\n", "q": "it's", "ctl": "a\u{1}", "nested": {"l": [[], {}, [1, "2"]]},
-            "tilde": "~", "star": "*x", "null": "null", "sp": " lead", "dur": "60s",
-            "hex": "0x1F", "exp": "1e3", "date": "2001-12-14", "uid": "6a1c2d9e-1111"
-        });
-        let text = to_yaml(&v);
-        assert!(text.contains("\n'yes': 'yes'\n"), "{text}");
-        assert!(text.starts_with("'On': 'On'\n"), "{text}");
-        assert!(text.contains("'y': 'n'"), "{text}");
-        assert!(text.contains("num: '10'"), "{text}");
-        assert!(text.contains("neg: '-east'"), "{text}");
-        assert!(text.contains("at: '@type'"), "{text}");
-        assert!(text.contains("ok: Service[a.b]-Id[1]"), "{text}");
-        assert!(text.contains("vh: inbound|http|9080"), "{text}");
-        assert!(text.contains("q: 'it''s'"), "{text}");
-        assert!(text.contains("dur: 60s\n"), "{text}");
-        assert!(text.contains("uid: '6a1c2d9e-1111'\n"), "{text}");
-        assert!(text.contains("hex: '0x1F'"), "{text}");
-        assert!(text.contains("exp: '1e3'"), "{text}");
-        assert!(text.contains("date: '2001-12-14'"), "{text}");
-        assert!(text.contains("nl: |\n  a\n  b\n"), "{text}");
-        let back: Value = serde_norway::from_str(&text).unwrap();
-        assert_eq!(back, v);
-    }
-
-    #[test]
-    fn literal_blocks_keep_indentation() {
-        let v = serde_json::json!({"data": {"config.yaml": "domain: slime\ndescriptors:\n- key: a\n  value: b\n"}});
-        let text = to_yaml(&v);
-        assert_eq!(
-            text,
-            "data:\n  config.yaml: |\n    domain: slime\n    descriptors:\n    - key: a\n      value: b\n"
-        );
-        assert_eq!(serde_norway::from_str::<Value>(&text).unwrap(), v);
-        assert!(
-            parse_documents("a: [")
-                .unwrap_err()
-                .starts_with("document 1:")
-        );
-    }
 }
