@@ -1,121 +1,21 @@
-//! Global limits against a real `redis-server` on loopback (spawned here on a free port).
-//! Needs the `redis-server` binary: a missing binary fails loudly.
-//! Run: `cargo test -p mesh-limiter --features redis`.
+//! Global limits against a real `redis-server` on loopback (spawned here on a free port by
+//! `tests/support/redis_servers.rs`). Needs the `redis-server` binary: a missing binary fails
+//! loudly. Run: `cargo test -p mesh-limiter --features redis`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+#[path = "support/redis_servers.rs"]
+mod redis_servers;
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
 
 use mesh_limiter::ManualClock;
 use mesh_limiter::global::{
-    Code, FailMode, GlobalOptions, GlobalRateLimiter, RedisError, Rules, Unit,
+    Code, FailMode, GlobalOptions, GlobalRateLimiter, RedisError, RedisTarget, Rules, Unit,
 };
+use redis_servers::Redis;
 
 /// Unix time at the ManualClock's origin: the start of a minute (and an hour).
 const T0: Duration = Duration::from_secs(1_700_002_800);
-
-struct Redis {
-    child: Child,
-    port: u16,
-}
-
-impl Redis {
-    fn start_on(port: u16) -> Redis {
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot run `redis-server` ({e}): install it (Debian: apt-get install redis-server)")
-            });
-        let out = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(out).lines();
-        let mut log = String::new();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) => {
-                    log.push_str(&l);
-                    log.push('\n');
-                    if l.contains("Ready to accept connections") {
-                        break;
-                    }
-                }
-                _ => panic!("redis-server exited before it was ready:\n{log}"),
-            }
-        }
-        // Keep draining its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Redis { child, port }
-    }
-
-    fn start() -> Redis {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Redis::start_on(port)
-    }
-
-    fn addr(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill {sig} failed");
-    }
-
-    /// One command through a plain socket; returns the raw reply line(s).
-    fn cmd(&self, args: &[&str]) -> String {
-        let mut s = TcpStream::connect(self.addr()).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut req = format!("*{}\r\n", args.len());
-        for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        s.write_all(req.as_bytes()).unwrap();
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut got = Vec::new();
-        loop {
-            let n = s.read(&mut buf).unwrap();
-            assert!(n > 0, "redis closed");
-            got.extend_from_slice(&buf[..n]);
-            let text = String::from_utf8_lossy(&got).to_string();
-            if let Some(rest) = text.strip_prefix('$') {
-                let (len, body) = rest.split_once("\r\n").unwrap_or(("0", ""));
-                let len: i64 = len.parse().unwrap_or(0);
-                if len < 0 {
-                    return "(nil)".into();
-                }
-                if body.len() >= len as usize + 2 {
-                    return body[..len as usize].to_string();
-                }
-            } else if text.ends_with("\r\n") {
-                return text.trim_end().to_string();
-            }
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 const RULES: &str = r#"{"domain":"mesh","descriptors":[
     {"key":"remote_address","rate_limit":{"unit":"minute","requests_per_unit":3}},
@@ -163,7 +63,7 @@ fn two_proxies_share_one_fixed_window() {
     let key = format!("mesh_remote_address_10.0.0.1_{}", T0.as_secs());
     assert_eq!(a.cache_key(&req[0], Unit::Minute, a.unix_now()), key);
     assert_eq!(redis.cmd(&["GET", &key]), "5");
-    let ttl: i64 = redis.cmd(&["TTL", &key])[1..].parse().unwrap();
+    let ttl: i64 = redis.cmd(&["TTL", &key]).parse().unwrap();
     assert!((1..=60).contains(&ttl), "{ttl}");
     // Other clients have their own counter.
     assert_eq!(seq(&b, &[vec![("remote_address", "10.0.0.2")]], 4), "1110");
@@ -182,7 +82,7 @@ fn counters_already_written_by_another_service_are_honoured() {
     let rl = limiter(&redis, &clock, FailMode::Closed);
     // What envoyproxy/ratelimit leaves after 2 hits for user=alice this hour.
     let key = format!("mesh_user_alice_{}", T0.as_secs() / 3600 * 3600);
-    assert_eq!(redis.cmd(&["SET", &key, "2"]), "+OK");
+    assert_eq!(redis.cmd(&["SET", &key, "2"]), "OK");
     let d = rl.check(&[vec![("user", "alice")]], 1);
     assert!(!d.allowed);
     assert_eq!(d.statuses[0].count, 3);
@@ -194,7 +94,7 @@ fn every_descriptor_counted_in_one_pipelined_exchange() {
     let redis = Redis::start();
     let clock = ManualClock::new();
     let rl = limiter(&redis, &clock, FailMode::Closed);
-    assert_eq!(redis.cmd(&["CONFIG", "RESETSTAT"]), "+OK");
+    assert_eq!(redis.cmd(&["CONFIG", "RESETSTAT"]), "OK");
     let req = vec![
         vec![("remote_address", "10.0.0.7")],
         vec![("user", "carol"), ("path", "/login")],
@@ -323,4 +223,71 @@ fn nothing_listening_is_a_typed_error_not_a_panic() {
     // A request with no limited descriptor never needs Redis.
     let d = rl.check(&[vec![("nothing", "here")]], 1);
     assert!(d.allowed && d.error.is_none());
+}
+
+/// A listener that completes the TCP handshake (the kernel's backlog) but never reads or
+/// answers: the client's connection setup round trip can only end by the connect timeout.
+fn silent_listener() -> (TcpListener, SocketAddr) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    (l, addr)
+}
+
+#[test]
+fn server_that_accepts_but_never_answers_hits_the_connect_timeout() {
+    let (_listener, addr) = silent_listener();
+    let connect = Duration::from_millis(200);
+    let command = Duration::from_secs(30);
+    for mode in [FailMode::Open, FailMode::Closed] {
+        let opts = GlobalOptions::new(addr)
+            .connect_timeout(connect)
+            .command_timeout(command)
+            .fail_mode(mode);
+        let rl = GlobalRateLimiter::new(
+            Rules::from_json(RULES).unwrap(),
+            opts,
+            ManualClock::new(),
+            T0,
+        );
+        let start = Instant::now();
+        let d = rl.check(&[vec![("remote_address", "10.0.0.5")]], 1);
+        let took = start.elapsed();
+        assert_eq!(d.allowed, mode == FailMode::Open, "{mode:?}");
+        assert_eq!(
+            d.error,
+            Some(RedisError::ConnectTimeout {
+                addr: addr.to_string(),
+                after: connect
+            })
+        );
+        // Bounded by the connect timeout, not the (30 s) command timeout.
+        assert!(took >= connect && took < Duration::from_secs(5), "{took:?}");
+        // Then the backoff answers at once, without another attempt.
+        assert_eq!(
+            rl.check(&[vec![("remote_address", "10.0.0.5")]], 1).error,
+            Some(RedisError::Backoff)
+        );
+    }
+}
+
+#[test]
+fn target_from_envoyproxy_ratelimit_settings_reaches_the_server() {
+    let redis = Redis::start();
+    let clock = ManualClock::new();
+    let target = RedisTarget::parse("single", &format!("127.0.0.1:{}", redis.port)).unwrap();
+    let opts = GlobalOptions::with_target(target).fail_mode(FailMode::Closed);
+    let rl = GlobalRateLimiter::new(Rules::from_json(RULES).unwrap(), opts, clock.clone(), T0);
+    assert_eq!(seq(&rl, &[vec![("remote_address", "10.0.0.6")]], 4), "1110");
+    // The same through a redis:// URL with a database number: the counter lands in db 3.
+    let target =
+        RedisTarget::parse("single", &format!("redis://127.0.0.1:{}/3", redis.port)).unwrap();
+    let opts = GlobalOptions::with_target(target).fail_mode(FailMode::Closed);
+    let rl = GlobalRateLimiter::new(Rules::from_json(RULES).unwrap(), opts, clock, T0);
+    assert_eq!(seq(&rl, &[vec![("remote_address", "10.0.0.6")]], 1), "1");
+    let key = format!("mesh_remote_address_10.0.0.6_{}", T0.as_secs());
+    assert_eq!(redis.cmd(&["GET", &key]), "4");
+    let mut c = redis.conn();
+    redis::cmd("SELECT").arg(3).exec(&mut c).unwrap();
+    let in_db3: String = redis::cmd("GET").arg(&key).query(&mut c).unwrap();
+    assert_eq!(in_db3, "1");
 }

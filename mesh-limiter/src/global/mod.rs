@@ -25,19 +25,22 @@
 //! if !d.allowed { /* 429 */ }
 //! ```
 
+mod backend;
 mod config;
-mod resp;
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use std::collections::HashMap;
+use redis::cluster_routing::Slot;
+
+use backend::{Backend, Incr};
+pub use backend::{RedisConfigError, RedisError, RedisTarget, RedisType};
 pub use config::{
     DescriptorNode, GlobalConfig, GlobalConfigError, RateLimit, ResolvedLimit, Rules, Unit,
 };
-pub use resp::RedisError;
-use resp::{Conn, Reply};
 
 use crate::clock::{Clock, SystemClock};
 use crate::local::Entry;
@@ -54,16 +57,20 @@ pub enum FailMode {
 /// Connection and failure settings.
 #[derive(Debug, Clone)]
 pub struct GlobalOptions {
-    pub addr: SocketAddr,
-    /// Whole-exchange timeout for one decision (write + all replies). Default 50 ms.
-    pub timeout: Duration,
-    /// TCP connect timeout. Default 50 ms.
+    /// One server or a cluster's seed nodes.
+    pub target: RedisTarget,
+    /// Per command: the longest wait for one pipeline's replies (each socket read and write is
+    /// bounded by it). Default 50 ms.
+    pub command_timeout: Duration,
+    /// Per connection: TCP connect plus the client's setup round trip; in cluster mode also the
+    /// slot-map discovery on a fresh connection. Default 50 ms.
     pub connect_timeout: Duration,
     pub fail_mode: FailMode,
     /// envoyproxy/ratelimit's `CACHE_KEY_PREFIX` (default empty).
     pub key_prefix: String,
     /// After a failure, decisions fail fast (no Redis attempt) for this long, measured on the
-    /// limiter's clock. Default 1 s.
+    /// limiter's clock. Single server: every decision; cluster: decisions whose keys hash to a
+    /// slot that failed (other nodes keep counting). Default 1 s.
     pub backoff: Duration,
     /// Idle connections kept for reuse. Default 8.
     pub max_idle: usize,
@@ -72,10 +79,15 @@ pub struct GlobalOptions {
 }
 
 impl GlobalOptions {
+    /// One Redis server at `addr`.
     pub fn new(addr: SocketAddr) -> Self {
+        GlobalOptions::with_target(RedisTarget::single(addr))
+    }
+    /// Any target, e.g. `RedisTarget::parse("cluster", "10.0.0.1:7000,10.0.0.2:7000")`.
+    pub fn with_target(target: RedisTarget) -> Self {
         GlobalOptions {
-            addr,
-            timeout: Duration::from_millis(50),
+            target,
+            command_timeout: Duration::from_millis(50),
             connect_timeout: Duration::from_millis(50),
             fail_mode: FailMode::Open,
             key_prefix: String::new(),
@@ -84,8 +96,17 @@ impl GlobalOptions {
             expiration_jitter_max_seconds: 0,
         }
     }
+    /// Sets both the command and the connect timeout.
     pub fn timeout(mut self, t: Duration) -> Self {
-        self.timeout = t;
+        self.command_timeout = t;
+        self.connect_timeout = t;
+        self
+    }
+    pub fn command_timeout(mut self, t: Duration) -> Self {
+        self.command_timeout = t;
+        self
+    }
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self
     }
@@ -141,10 +162,58 @@ pub struct GlobalRateLimiter<C: Clock> {
     opts: GlobalOptions,
     clock: C,
     unix_at_origin: Duration,
-    pool: Mutex<Vec<Conn>>,
-    /// Clock nanos until which Redis is considered down (0 = up).
-    down_until: AtomicU64,
+    backend: Backend,
+    down: Down,
     jitter: AtomicU64,
+}
+
+/// The reconnect backoff, in clock nanos until which a scope is considered down. A single
+/// server is one scope; in a cluster each hash slot is its own (a dead node's slots back off,
+/// the other nodes' slots keep counting).
+#[derive(Debug, Default)]
+struct Down {
+    whole: AtomicU64,
+    slots: Mutex<HashMap<Slot, u64>>,
+}
+
+impl Down {
+    /// Whether any of `slots` (or, with `None`, the server) is down at `now`; expired marks are
+    /// cleared.
+    fn is_down(&self, now: u64, slots: Option<&[Slot]>) -> bool {
+        match slots {
+            None => {
+                let until = self.whole.load(Ordering::Relaxed);
+                if until == 0 {
+                    return false;
+                }
+                if now < until {
+                    return true;
+                }
+                self.whole.store(0, Ordering::Relaxed);
+                false
+            }
+            Some(slots) => {
+                let mut map = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+                if map.is_empty() {
+                    return false;
+                }
+                map.retain(|_, until| now < *until);
+                slots.iter().any(|s| map.contains_key(s))
+            }
+        }
+    }
+
+    fn mark(&self, until: u64, slots: Option<&[Slot]>) {
+        match slots {
+            None => self.whole.store(until, Ordering::Relaxed),
+            Some(slots) => {
+                let mut map = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+                for s in slots {
+                    map.insert(*s, until);
+                }
+            }
+        }
+    }
 }
 
 fn clock_nanos(d: Duration) -> u64 {
@@ -166,13 +235,19 @@ impl GlobalRateLimiter<SystemClock> {
 impl<C: Clock> GlobalRateLimiter<C> {
     /// `unix_at_origin`: the Unix time at the clock's origin (Unix now = origin + clock.now()).
     pub fn new(rules: Rules, opts: GlobalOptions, clock: C, unix_at_origin: Duration) -> Self {
+        let backend = Backend::new(
+            opts.target.clone(),
+            opts.connect_timeout,
+            opts.command_timeout,
+            opts.max_idle,
+        );
         GlobalRateLimiter {
             rules,
             opts,
             clock,
             unix_at_origin,
-            pool: Mutex::new(Vec::new()),
-            down_until: AtomicU64::new(0),
+            backend,
+            down: Down::default(),
             jitter: AtomicU64::new(0x9e37_79b9_7f4a_7c15),
         }
     }
@@ -222,44 +297,28 @@ impl<C: Clock> GlobalRateLimiter<C> {
         }
     }
 
-    fn mark_down(&self) {
-        let until = clock_nanos(self.clock.now().saturating_add(self.opts.backoff)).max(1);
-        self.down_until.store(until, Ordering::Relaxed);
-        // Every pooled connection is suspect once one failed.
-        self.pool.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    }
-
-    fn exchange(&self, request: &[u8], n: usize) -> Result<Vec<Reply>, RedisError> {
-        let down = self.down_until.load(Ordering::Relaxed);
-        if down != 0 {
-            if clock_nanos(self.clock.now()) < down {
-                return Err(RedisError::Backoff);
-            }
-            self.down_until.store(0, Ordering::Relaxed);
-        }
-        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let was_pooled = pooled.is_some();
-        let mut conn = match pooled {
-            Some(c) => c,
-            None => Conn::connect(self.opts.addr, self.opts.connect_timeout)?,
+    /// One pipelined exchange for every limited descriptor, behind the backoff.
+    fn exchange(&self, incrs: &[Incr<'_>]) -> Result<Vec<i64>, RedisError> {
+        let slots: Option<Vec<Slot>> = match self.backend.kind() {
+            RedisType::Single => None,
+            RedisType::Cluster => Some(incrs.iter().map(|i| Slot::for_key(i.key)).collect()),
         };
-        let mut result = conn.round_trip(request, n, self.opts.timeout);
-        if was_pooled && matches!(result, Err(RedisError::Closed | RedisError::Io(_))) {
-            // A stale pooled connection (e.g. Redis restarted): one retry on a fresh one.
-            conn = Conn::connect(self.opts.addr, self.opts.connect_timeout)?;
-            result = conn.round_trip(request, n, self.opts.timeout);
+        let now = clock_nanos(self.clock.now());
+        if self.down.is_down(now, slots.as_deref()) {
+            return Err(RedisError::Backoff);
         }
-        if result.is_ok() {
-            let mut pool = self.pool.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < self.opts.max_idle {
-                pool.push(conn);
-            }
+        let result = self.backend.incr(incrs);
+        if result.is_err() {
+            let until = clock_nanos(self.clock.now().saturating_add(self.opts.backoff)).max(1);
+            self.down.mark(until, slots.as_deref());
+            self.backend.drop_pool();
         }
         result
     }
 
     /// Decides one request: every request descriptor that has a limit is counted
-    /// (`hits` per request, at least 1) in ONE pipelined round trip.
+    /// (`hits` per request, at least 1) in ONE pipelined exchange (in a cluster: one write per
+    /// node the keys hash to).
     pub fn check<D, E>(&self, descriptors: &[D], hits: u32) -> GlobalDecision
     where
         D: AsRef<[E]>,
@@ -271,35 +330,30 @@ impl<C: Clock> GlobalRateLimiter<C> {
             .iter()
             .map(|d| self.rules.lookup(d.as_ref()).filter(|l| !l.unlimited))
             .collect();
-        let mut request = Vec::with_capacity(128 * descriptors.len());
-        let mut n = 0;
-        let hits_s = hits.to_string();
-        for (d, l) in descriptors.iter().zip(&limits) {
-            if let Some(l) = l {
-                let key = self.cache_key(d.as_ref(), l.unit, now);
-                let exp = self.expiration(l.unit).to_string();
-                resp::encode(
-                    &mut request,
-                    &[b"INCRBY", key.as_bytes(), hits_s.as_bytes()],
-                );
-                resp::encode(&mut request, &[b"EXPIRE", key.as_bytes(), exp.as_bytes()]);
-                n += 2;
-            }
-        }
-        let replies = if n == 0 {
+        let keys: Vec<(String, u64)> = descriptors
+            .iter()
+            .zip(&limits)
+            .filter_map(|(d, l)| {
+                l.map(|l| (self.cache_key(d.as_ref(), l.unit, now), self.expiration(l.unit)))
+            })
+            .collect();
+        let counts = if keys.is_empty() {
             Vec::new()
         } else {
-            match self.exchange(&request, n) {
-                Ok(r) => r,
-                Err(e) => {
-                    if e != RedisError::Backoff {
-                        self.mark_down();
-                    }
-                    return self.failed(e);
-                }
+            let incrs: Vec<Incr<'_>> = keys
+                .iter()
+                .map(|(key, exp)| Incr {
+                    key,
+                    hits,
+                    expire_secs: *exp,
+                })
+                .collect();
+            match self.exchange(&incrs) {
+                Ok(c) => c,
+                Err(e) => return self.failed(e),
             }
         };
-        let mut replies = replies.into_iter();
+        let mut counts = counts.into_iter();
         let mut allowed = true;
         let mut statuses = Vec::with_capacity(descriptors.len());
         for (d, l) in descriptors.iter().zip(&limits) {
@@ -313,17 +367,10 @@ impl<C: Clock> GlobalRateLimiter<C> {
                 });
                 continue;
             };
-            let count = match (replies.next(), replies.next()) {
-                (Some(Reply::Integer(c)), Some(Reply::Integer(_))) => c.max(0) as u64,
-                (Some(Reply::Error(e)), _) | (_, Some(Reply::Error(e))) => {
-                    return self.failed(RedisError::ErrorReply(e));
-                }
-                other => {
-                    return self.failed(RedisError::Protocol(format!(
-                        "unexpected replies to INCRBY/EXPIRE: {other:?}"
-                    )));
-                }
+            let Some(count) = counts.next() else {
+                return self.failed(RedisError::Protocol("missing INCRBY reply".into()));
             };
+            let count = count.max(0) as u64;
             let limit = u64::from(l.requests_per_unit);
             let over = count > limit;
             if over && !l.shadow_mode {
