@@ -85,7 +85,9 @@ enum Node {
 impl Node {
     fn info(&self) -> redis::RedisResult<ConnectionInfo> {
         match self {
-            Node::Tcp(host, port) => ConnectionAddr::Tcp(host.clone(), *port).into_connection_info(),
+            Node::Tcp(host, port) => {
+                ConnectionAddr::Tcp(host.clone(), *port).into_connection_info()
+            }
             Node::Url(info) => Ok(info.clone()),
         }
     }
@@ -107,7 +109,10 @@ fn node_info(index: usize, node: &str) -> Result<Node, RedisConfigError> {
     let (host, port) = node
         .rsplit_once(':')
         .ok_or_else(|| bad("expected host:port".into()))?;
-    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     if host.is_empty() {
         return Err(bad("empty host".into()));
     }
@@ -233,23 +238,28 @@ impl Backend {
     ) -> Backend {
         let connect_timeout = nonzero(connect_timeout);
         let command_timeout = nonzero(command_timeout);
-        let infos = target.infos.iter().map(Node::info).collect::<Result<Vec<_>, _>>();
-        let client = infos.and_then(|infos| match target.kind {
-            RedisType::Single => redis::Client::open(infos[0].clone()).map(Client::Single),
-            RedisType::Cluster => ClusterClientBuilder::new(infos)
-                .connection_timeout(connect_timeout)
-                .response_timeout(command_timeout)
-                // No retry loop inside a decision (the crate's default is 16 retries with
-                // exponential sleeps): the answer must come within the timeouts, and the fail
-                // mode covers the rest. A MOVED reply still re-reads the slot map once.
-                .retries(0)
-                .build()
-                .map(Client::Cluster),
-        })
-        .map_err(|e| RedisError::Connect {
-            addr: target.describe(),
-            msg: e.to_string(),
-        });
+        let infos = target
+            .infos
+            .iter()
+            .map(Node::info)
+            .collect::<Result<Vec<_>, _>>();
+        let client = infos
+            .and_then(|infos| match target.kind {
+                RedisType::Single => redis::Client::open(infos[0].clone()).map(Client::Single),
+                RedisType::Cluster => ClusterClientBuilder::new(infos)
+                    .connection_timeout(connect_timeout)
+                    .response_timeout(command_timeout)
+                    // No retry loop inside a decision (the crate's default is 16 retries with
+                    // exponential sleeps): the answer must come within the timeouts, and the fail
+                    // mode covers the rest. A MOVED reply still re-reads the slot map once.
+                    .retries(0)
+                    .build()
+                    .map(Client::Cluster),
+            })
+            .map_err(|e| RedisError::Connect {
+                addr: target.describe(),
+                msg: e.to_string(),
+            });
         Backend {
             target,
             client,
@@ -411,10 +421,19 @@ mod tests {
     #[test]
     fn rejects_bad_settings_with_typed_errors() {
         use RedisConfigError::*;
-        assert_eq!(RedisTarget::parse("memcache", "a:1").unwrap_err(), UnknownType("memcache".into()));
-        assert_eq!(RedisTarget::parse("sentinel", "m,a:1").unwrap_err(), SentinelUnsupported);
+        assert_eq!(
+            RedisTarget::parse("memcache", "a:1").unwrap_err(),
+            UnknownType("memcache".into())
+        );
+        assert_eq!(
+            RedisTarget::parse("sentinel", "m,a:1").unwrap_err(),
+            SentinelUnsupported
+        );
         assert_eq!(RedisTarget::parse("cluster", " , ").unwrap_err(), Empty);
-        assert_eq!(RedisTarget::parse("single", "a:1,b:2").unwrap_err(), SeveralForSingle(2));
+        assert_eq!(
+            RedisTarget::parse("single", "a:1,b:2").unwrap_err(),
+            SeveralForSingle(2)
+        );
         assert!(matches!(
             RedisTarget::parse("cluster", "a:1,b").unwrap_err(),
             BadNode { index: 1, .. }

@@ -1,4 +1,5 @@
-//! Global rate limits shared by many proxies through one Redis (feature `redis`).
+//! Global rate limits shared by many proxies through one Redis or a Redis Cluster (feature
+//! `redis`; the client is the `redis` crate, see [`RedisTarget`]).
 //!
 //! Fixed-window counters with the key scheme of envoyproxy/ratelimit, so Meshplane and that
 //! service can count into the same Redis:
@@ -6,9 +7,10 @@
 //! `<prefix><domain>_<key1>_<value1>_..._<keyN>_<valueN>_<window start (unix seconds)>`
 //!
 //! where the window start is `now / unit * unit` (unit = 1, 60, 3600 or 86400 s). Each decision
-//! is ONE round trip: `INCRBY key hits` + `EXPIRE key unit` for every limited descriptor,
-//! pipelined in a single write. A descriptor is over the limit when the count after the
-//! increment exceeds `requests_per_unit`. When Redis is down or slower than the timeout, the
+//! is ONE pipelined exchange: `INCRBY key hits` + `EXPIRE key unit` for every limited
+//! descriptor (one write per server; in a cluster one per master the keys hash to). A
+//! descriptor is over the limit when the count after the increment exceeds
+//! `requests_per_unit`. When Redis is down or slower than a timeout (connect or command), the
 //! decision follows [`FailMode`] and carries the error; nothing panics.
 //!
 //! ```no_run
@@ -23,6 +25,14 @@
 //! let rl = GlobalRateLimiter::with_system_clock(rules, opts);
 //! let d = rl.check(&[[("remote_address", "10.1.2.3")]], 1);
 //! if !d.allowed { /* 429 */ }
+//!
+//! // A cluster, configured like envoyproxy/ratelimit (REDIS_TYPE=cluster, REDIS_URL=seeds):
+//! use mesh_limiter::global::RedisTarget;
+//! let target = RedisTarget::parse("cluster", "10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000").unwrap();
+//! let opts = GlobalOptions::with_target(target)
+//!     .connect_timeout(Duration::from_millis(50))
+//!     .command_timeout(Duration::from_millis(20));
+//! # let _ = opts;
 //! ```
 
 mod backend;
@@ -33,8 +43,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use std::collections::HashMap;
 use redis::cluster_routing::Slot;
+use std::collections::HashMap;
 
 use backend::{Backend, Incr};
 pub use backend::{RedisConfigError, RedisError, RedisTarget, RedisType};
@@ -334,7 +344,12 @@ impl<C: Clock> GlobalRateLimiter<C> {
             .iter()
             .zip(&limits)
             .filter_map(|(d, l)| {
-                l.map(|l| (self.cache_key(d.as_ref(), l.unit, now), self.expiration(l.unit)))
+                l.map(|l| {
+                    (
+                        self.cache_key(d.as_ref(), l.unit, now),
+                        self.expiration(l.unit),
+                    )
+                })
             })
             .collect();
         let counts = if keys.is_empty() {

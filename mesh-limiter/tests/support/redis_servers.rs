@@ -3,7 +3,8 @@
 //! its own temporary directory named `meshplane-limiter-redis-*` (so the CI section can prove
 //! with `pgrep -f` that none is left) and is killed when its handle drops. Talking to the
 //! servers goes through the `redis` crate, never hand-written RESP. Missing binaries fail
-//! loudly.
+//! loudly. Servers run under `setpriv --pdeathsig KILL`, so they die with the test process
+//! even when it is killed outright.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -41,7 +42,10 @@ fn free_cluster_port() -> u16 {
 pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < Duration::from_secs(15), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -52,17 +56,22 @@ impl Redis {
             .prefix("meshplane-limiter-redis-")
             .tempdir()
             .unwrap();
-        let mut child = Command::new("redis-server")
+        // setpriv (util-linux) execs redis-server with a parent-death signal: if the test
+        // process dies without running `Drop` (SIGKILL, abort), the kernel kills the server.
+        let mut child = Command::new("setpriv")
+            .args(["--pdeathsig", "KILL", "--", "redis-server"])
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
             .arg(dir.path())
+            // Keep the command line (with the temp dir) visible to `pgrep -f`.
+            .args(["--set-proc-title", "no"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot run `redis-server` ({e}): install it (Debian: apt-get install redis-server)")
+                panic!("cannot run `setpriv` ({e}): install it (Debian: util-linux)")
             });
         let out = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(out).lines();
@@ -79,7 +88,10 @@ impl Redis {
                 _ => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("redis-server exited before it was ready:\n{log}")
+                    panic!(
+                        "redis-server exited before it was ready (is it installed? Debian: \
+                         apt-get install redis-server):\n{log}"
+                    )
                 }
             }
         }
@@ -195,7 +207,9 @@ impl Cluster {
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|e| {
-                panic!("cannot run `redis-cli` ({e}): install it (Debian: apt-get install redis-tools)")
+                panic!(
+                    "cannot run `redis-cli` ({e}): install it (Debian: apt-get install redis-tools)"
+                )
             });
         assert!(
             out.status.success(),
@@ -248,9 +262,11 @@ impl Cluster {
     /// Whether node `ask` sees node `dead` flagged `fail`.
     pub fn sees_failed(&self, ask: usize, dead: usize) -> bool {
         let port = self.nodes[dead].port;
-        self.nodes[ask]
-            .cmd(&["CLUSTER", "NODES"])
-            .lines()
-            .any(|l| l.contains(&format!(":{port}@")) && l.split_whitespace().nth(2).is_some_and(|f| f.split(',').any(|x| x == "fail")))
+        self.nodes[ask].cmd(&["CLUSTER", "NODES"]).lines().any(|l| {
+            l.contains(&format!(":{port}@"))
+                && l.split_whitespace()
+                    .nth(2)
+                    .is_some_and(|f| f.split(',').any(|x| x == "fail"))
+        })
     }
 }
