@@ -1,6 +1,8 @@
 //! The decoded view of one message: what routing, limiting and logging need.
 
+use std::collections::hash_map::RandomState;
 use std::fmt;
+use std::hash::{BuildHasher, Hasher};
 
 /// What kind of message was decoded (Aeraki's `MessageType`, plus `Heartbeat`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -80,10 +82,56 @@ impl fmt::Display for TypedValue {
 /// Routable string keys. Keys are lower-cased on insert (Aeraki semantics). `clear` keeps the
 /// allocated strings, so a connection that reuses one `Metadata` reaches a steady state with no
 /// heap allocation per message.
+///
+/// Up to [`INDEX_FROM`] entries a key is found by comparing it with each stored key (a message
+/// has a handful; no hashing beats that). Past it, a hash index over the entries finds keys, so
+/// a message with many distinct keys (Dubbo attachments, THeader info headers) costs time
+/// linear in their number, not quadratic.
 #[derive(Default, Clone)]
 pub struct Headers {
     slots: Vec<(String, String)>,
     len: usize,
+    /// Valid only while `len > INDEX_FROM`: then it holds exactly the entries `0..len`.
+    index: Index,
+}
+
+/// Entries up to which keys are found by a linear scan.
+const INDEX_FROM: usize = 16;
+
+/// An open-addressing hash table of entry numbers (linear probing, at most half full). Keys
+/// come from the peer, so the hash is keyed per table (`RandomState`, SipHash): a peer cannot
+/// choose keys that collide.
+#[derive(Default, Clone)]
+struct Index {
+    /// Entry number + 1 per bucket, 0 = empty; the length is a power of two.
+    buckets: Vec<u32>,
+    hasher: Option<RandomState>,
+}
+
+impl Index {
+    /// The hash of a key compared case-insensitively (stored keys are lower-case already).
+    fn hash(hasher: &RandomState, key: &str) -> u64 {
+        let mut h = hasher.build_hasher();
+        let mut lower = [0u8; 64];
+        for chunk in key.as_bytes().chunks(lower.len()) {
+            let l = &mut lower[..chunk.len()];
+            l.copy_from_slice(chunk);
+            l.make_ascii_lowercase();
+            h.write(l);
+        }
+        h.finish()
+    }
+
+    /// Puts entry `i` (whose key is `key`, not in the table yet) into the table.
+    fn put(&mut self, i: usize, key: &str) {
+        let hasher = self.hasher.get_or_insert_with(RandomState::new);
+        let mask = self.buckets.len() - 1;
+        let mut b = Self::hash(hasher, key) as usize & mask;
+        while self.buckets[b] != 0 {
+            b = (b + 1) & mask;
+        }
+        self.buckets[b] = i as u32 + 1;
+    }
 }
 
 impl Headers {
@@ -113,6 +161,14 @@ impl Headers {
     /// A connection repeats its methods, commands and keys, so the next reused slot often
     /// already holds this very pair (from the same position of an earlier message): then it
     /// is taken as it is, with no copy and no UTF-8 check (its bytes are those of a `str`).
+    ///
+    /// The condition, and why each part must stay: the slot just past the live entries
+    /// (`slots[len]`, kept by `clear`) holds a key equal to `key` and a value byte for byte
+    /// equal to `value` (so `value` is valid UTF-8: it equals a `String`'s bytes), **and** `key`
+    /// is not among the live entries: then the insert would append exactly this pair, and the
+    /// slot already is that pair. Without the last test a key inserted twice would be live
+    /// twice instead of replaced. The value length is compared first because it is the cheapest
+    /// test that fails; the first entry (`len == 0`) needs no search.
     #[inline(always)]
     fn reuse(&mut self, key: &str, value: &[u8]) -> bool {
         let hit = match self.slots.get(self.len) {
@@ -125,7 +181,57 @@ impl Headers {
             None => false,
         };
         self.len += usize::from(hit);
+        if hit && self.len > INDEX_FROM {
+            self.indexed();
+        }
         hit
+    }
+
+    /// Entry `len - 1` was just added and the set is past [`INDEX_FROM`]: index it (the whole
+    /// set when it has just crossed the threshold; a rebuild when the table would pass half
+    /// full, doubling it, so the cost stays linear overall).
+    #[cold]
+    #[inline(never)]
+    fn indexed(&mut self) {
+        let n = self.len;
+        if n == INDEX_FROM + 1 || n * 2 > self.index.buckets.len() {
+            self.reindex();
+        } else {
+            self.index.put(n - 1, &self.slots[n - 1].0);
+        }
+    }
+
+    /// Rebuilds the index over the live entries (or forgets it when they are few).
+    #[cold]
+    #[inline(never)]
+    fn reindex(&mut self) {
+        if self.len <= INDEX_FROM {
+            return;
+        }
+        let size = (self.len * 2).next_power_of_two().max(64);
+        let buckets = &mut self.index.buckets;
+        buckets.clear();
+        buckets.resize(size, 0);
+        for (i, (k, _)) in self.slots[..self.len].iter().enumerate() {
+            self.index.put(i, k);
+        }
+    }
+
+    /// [`Headers::position`] past [`INDEX_FROM`] entries.
+    #[cold]
+    #[inline(never)]
+    fn indexed_position(&self, key: &str) -> Option<usize> {
+        let index = &self.index;
+        let hasher = index.hasher.as_ref()?;
+        let mask = index.buckets.len() - 1;
+        let mut b = Index::hash(hasher, key) as usize & mask;
+        loop {
+            let i = (index.buckets[b] as usize).checked_sub(1)?;
+            if same_key(&self.slots[i].0, key) {
+                return Some(i);
+            }
+            b = (b + 1) & mask;
+        }
     }
 
     fn insert_slow(&mut self, key: &str, value: &str) {
@@ -148,6 +254,9 @@ impl Headers {
         v.clear();
         v.push_str(value);
         self.len += 1;
+        if self.len > INDEX_FROM {
+            self.indexed();
+        }
     }
 
     /// Sets `key` to a value given as UTF-8 bytes (lossy for invalid UTF-8).
@@ -178,6 +287,8 @@ impl Headers {
             Some(i) => {
                 self.slots[i..self.len].rotate_left(1);
                 self.len -= 1;
+                // Entry numbers after `i` moved: as linear as the rotation.
+                self.reindex();
                 true
             }
             None => false,
@@ -193,16 +304,33 @@ impl Headers {
 
     #[inline]
     fn position(&self, key: &str) -> Option<usize> {
+        if self.len > INDEX_FROM {
+            return self.indexed_position(key);
+        }
         self.slots[..self.len]
             .iter()
             .position(|(k, _)| same_key(k, key))
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Key comparisons made by this thread (the complexity tests count them).
+    pub(crate) static KEY_COMPARES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Key comparisons made by this thread so far.
+#[cfg(test)]
+pub(crate) fn key_compares() -> u64 {
+    KEY_COMPARES.with(|c| c.get())
+}
+
 /// `stored` (lower-case) is `key` compared case-insensitively; an exact match is the common
 /// case.
 #[inline(always)]
 fn same_key(stored: &str, key: &str) -> bool {
+    #[cfg(test)]
+    KEY_COMPARES.with(|c| c.set(c.get() + 1));
     let (a, b) = (stored.as_bytes(), key.as_bytes());
     a.len() == b.len() && (same_bytes(a, b) || a.eq_ignore_ascii_case(b))
 }
@@ -434,6 +562,100 @@ mod tests {
                     None,
                     "{key} @ {i}"
                 );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod complexity {
+    use super::*;
+
+    /// Key comparisons made by `f`.
+    fn compares(f: impl FnOnce()) -> u64 {
+        let before = key_compares();
+        f();
+        key_compares() - before
+    }
+
+    /// Inserts `n` distinct keys, clears, inserts them again (the reuse path), looks each one
+    /// up and removes one.
+    fn workload(n: usize) -> u64 {
+        let keys: Vec<String> = (0..n).map(|i| format!("Key-{i}")).collect();
+        let mut h = Headers::default();
+        compares(|| {
+            for k in &keys {
+                h.insert(k, "v");
+            }
+            h.clear();
+            for k in &keys {
+                h.insert_bytes(k, b"v");
+            }
+            for k in &keys {
+                assert_eq!(h.get(&k.to_uppercase()), Some("v"));
+            }
+            assert_eq!(h.get("absent"), None);
+            // A repeated key replaces its entry.
+            h.insert(&keys[n / 2], "w");
+            assert_eq!(h.len(), n);
+            assert!(h.remove(&keys[0]));
+            assert_eq!(h.get(&keys[0]), None);
+            assert_eq!(h.get(&keys[1]), Some("v"));
+            assert_eq!(h.get(&keys[n / 2]), Some("w"));
+        })
+    }
+
+    #[test]
+    fn key_comparisons_grow_linearly_with_the_number_of_keys() {
+        let (a, b) = (workload(2_000), workload(4_000));
+        // Linear: doubling the keys at most doubles the comparisons (plus probing noise); a
+        // search per insert would quadruple them.
+        assert!(
+            b <= a * 5 / 2,
+            "{a} comparisons for 2000 keys, {b} for 4000"
+        );
+        assert!(a <= 2_000 * 12, "{a} comparisons for 2000 keys");
+    }
+
+    #[test]
+    fn small_sets_and_the_threshold_keep_their_answers() {
+        for n in [
+            1,
+            INDEX_FROM - 1,
+            INDEX_FROM,
+            INDEX_FROM + 1,
+            INDEX_FROM + 2,
+            100,
+        ] {
+            let mut h = Headers::default();
+            for round in 0..3 {
+                h.clear();
+                for i in 0..n {
+                    h.insert(&format!("K{i}"), &format!("{}", i + round % 2));
+                }
+                // Duplicates replace, across the threshold too.
+                h.insert("K0", "again");
+                assert_eq!(h.len(), n);
+                for i in 1..n {
+                    assert_eq!(
+                        h.get(&format!("k{i}")),
+                        Some(&*format!("{}", i + round % 2))
+                    );
+                }
+                assert_eq!(h.get("k0"), Some("again"));
+                assert_eq!(h.get(&format!("k{n}")), None);
+                let order: Vec<_> = h.iter().map(|(k, _)| k.to_string()).collect();
+                let want: Vec<_> = (0..n).map(|i| format!("k{i}")).collect();
+                assert_eq!(order, want);
+            }
+            // Removing below and around the threshold keeps every other key findable.
+            while !h.is_empty() {
+                let first = h.iter().next().unwrap().0.to_string();
+                assert!(h.remove(&first));
+                assert_eq!(h.get(&first), None);
+                for (k, v) in h.clone().iter() {
+                    assert_eq!(h.get(k), Some(v));
+                }
             }
         }
     }

@@ -357,3 +357,59 @@ fn on_error_writes_dubbo_error_responses() {
         );
     }
 }
+
+/// A request and a flag-4 response carrying `n` distinct string attachments.
+pub(crate) fn many_attachments(n: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut map = vec![b'H'];
+    for i in 0..n {
+        s(&mut map, &format!("attachment-{i}"));
+        s(&mut map, &format!("{i}"));
+    }
+    map.push(b'Z');
+    let mut req = Vec::new();
+    for v in ["2.0.2", "p", "1.0", "m", ""] {
+        s(&mut req, v);
+    }
+    req.extend_from_slice(&map);
+    let mut resp = vec![0x94, b'N'];
+    resp.extend_from_slice(&map);
+    (frame(0xc2, 0, 1, &req), frame(0x02, 20, 1, &resp))
+}
+
+/// Key comparisons made decoding `f` twice on one codec (the second time reuses the slots).
+fn decode_compares(dir: Direction, f: &[u8], n: usize) -> u64 {
+    let mut c = DubboCodec::new(dir, Limits::default());
+    let mut md = Metadata::new();
+    let before = crate::metadata::key_compares();
+    for _ in 0..2 {
+        assert_eq!(
+            c.decode(f, &mut md).unwrap(),
+            DecodeStatus::Done { consumed: f.len() }
+        );
+        assert_eq!(
+            md.get(&format!("attachment-{}", n - 1)),
+            Some(&*format!("{}", n - 1))
+        );
+    }
+    crate::metadata::key_compares() - before
+}
+
+#[test]
+fn attachment_work_grows_linearly() {
+    let n = 3_000;
+    let (req, resp) = many_attachments(n);
+    let (req2, resp2) = many_attachments(2 * n);
+    for (dir, a, b) in [
+        (Direction::Request, &req, &req2),
+        (Direction::Response, &resp, &resp2),
+    ] {
+        let (ca, cb) = (decode_compares(dir, a, n), decode_compares(dir, b, 2 * n));
+        // A search of every earlier key per attachment would quadruple the count.
+        assert!(
+            cb <= ca * 5 / 2,
+            "{dir:?}: {ca} comparisons for {n}, {cb} for {}",
+            2 * n
+        );
+        assert!(ca <= 2 * n as u64 * 12, "{dir:?}: {ca} comparisons for {n}");
+    }
+}

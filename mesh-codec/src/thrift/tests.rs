@@ -458,3 +458,52 @@ fn typed_rows_match_protocol_transport_and_message_type() {
     }
     assert_eq!(seen.len(), TYPED_ROWS.len());
 }
+
+/// A THeader frame (binary protocol, the `add` call) with `n` distinct info headers.
+pub(crate) fn theader_with_keys(n: usize) -> Vec<u8> {
+    let mut hdr = vec![0x00, 0x00, 0x01]; // binary, no transforms, key/values
+    wire::write_varint(&mut hdr, n as u64);
+    for i in 0..n {
+        let (k, v) = (format!("k{i}"), format!("{i}"));
+        wire::write_varint(&mut hdr, k.len() as u64);
+        hdr.extend_from_slice(k.as_bytes());
+        wire::write_varint(&mut hdr, v.len() as u64);
+        hdr.extend_from_slice(v.as_bytes());
+    }
+    while hdr.len() % 4 != 0 {
+        hdr.push(0);
+    }
+    let payload = hex(ADD_BIN);
+    let mut f = Vec::new();
+    f.extend_from_slice(&((10 + hdr.len() + payload.len()) as u32).to_be_bytes());
+    f.extend_from_slice(&[0x0f, 0xff, 0, 0, 0, 0, 0, 0]);
+    f.extend_from_slice(&((hdr.len() / 4) as u16).to_be_bytes());
+    f.extend_from_slice(&hdr);
+    f.extend_from_slice(&payload);
+    f
+}
+
+#[test]
+fn info_header_work_grows_linearly() {
+    let compares = |n: usize| {
+        let f = theader_with_keys(n);
+        let mut c = ThriftCodec::new(Direction::Request, Limits::DEFAULT);
+        let mut md = Metadata::new();
+        let before = crate::metadata::key_compares();
+        for _ in 0..2 {
+            let st = c.decode(&f, &mut md).unwrap();
+            assert_eq!(st, DecodeStatus::Done { consumed: f.len() });
+            assert_eq!(md.headers.len(), n + 1);
+            assert_eq!(md.get(&format!("K{}", n - 1)), Some(&*format!("{}", n - 1)));
+        }
+        crate::metadata::key_compares() - before
+    };
+    let n = 3_000;
+    let (a, b) = (compares(n), compares(2 * n));
+    assert!(
+        b <= a * 5 / 2,
+        "{a} comparisons for {n} keys, {b} for {}",
+        2 * n
+    );
+    assert!(a <= 2 * n as u64 * 12, "{a} comparisons for {n} keys");
+}
