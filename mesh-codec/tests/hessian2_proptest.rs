@@ -29,17 +29,32 @@ fn value() -> impl Strategy<Value = Value> {
                 proptest::option::of("[a-z.\\[]{1,12}"),
                 proptest::collection::vec(inner.clone(), 0..10)
             )
-                .prop_map(|(type_name, items)| Value::List(List { type_name, items })),
+                .prop_map(|(type_name, items)| {
+                    Value::List(List {
+                        type_name: type_name.map(Into::into),
+                        items,
+                    })
+                }),
             (
                 proptest::option::of("[a-zA-Z.]{1,12}"),
                 proptest::collection::vec((inner.clone(), inner.clone()), 0..6)
             )
-                .prop_map(|(type_name, entries)| Value::Map(Map { type_name, entries })),
+                .prop_map(|(type_name, entries)| {
+                    Value::Map(Map {
+                        type_name: type_name.map(Into::into),
+                        entries,
+                    })
+                }),
             (
                 prop_oneof![Just("com.example.A".to_string()), "[a-z.]{1,10}"],
                 proptest::collection::vec(("[a-z]{1,6}", inner), 0..5)
             )
-                .prop_map(|(class, fields)| Value::Object(Object { class, fields })),
+                .prop_map(|(class, fields)| {
+                    Value::Object(Object {
+                        class: class.into(),
+                        fields: fields.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+                    })
+                }),
         ]
     })
 }

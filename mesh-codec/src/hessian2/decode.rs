@@ -1,6 +1,8 @@
 //! Hessian 2.0 decoder: owned [`Value`]s, borrowed strings, and an allocation-free `skip`.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::error::HessianError;
 use super::value::{List, Map, Object, Value};
@@ -16,7 +18,8 @@ pub struct HessianLimits {
     pub max_string_len: usize,
     /// Longest binary, in bytes (summed over chunks).
     pub max_binary_len: usize,
-    /// Most elements (entries, fields) one list, map or class definition may have.
+    /// Most elements (entries, fields) one list, map or class definition may have; also the
+    /// most class definitions and types one stream may define (the stream remembers each).
     pub max_collection_len: usize,
 }
 
@@ -36,12 +39,15 @@ impl Default for HessianLimits {
     }
 }
 
+/// A class definition, as offsets into the input: a definition costs the stream at least three
+/// bytes, and remembering it costs this (the field names are found again from `fields_at` when
+/// a value is built, so a definition with many fields costs no more than one with none).
 #[derive(Debug, Clone, Copy)]
 struct ClassDef {
     /// Offset of the class-name string.
     name_at: usize,
-    /// Index of the first field-name offset in `Context::fields`.
-    first_field: usize,
+    /// Offset of the first field-name string (the names follow one another).
+    fields_at: usize,
     field_count: usize,
 }
 
@@ -54,7 +60,6 @@ struct ClassDef {
 #[derive(Debug, Default, Clone)]
 pub struct Context {
     classes: Vec<ClassDef>,
-    fields: Vec<usize>,
     types: Vec<usize>,
     refs: usize,
 }
@@ -63,7 +68,6 @@ impl Context {
     /// Forgets every definition, keeping allocations.
     pub fn clear(&mut self) {
         self.classes.clear();
-        self.fields.clear();
         self.types.clear();
         self.refs = 0;
     }
@@ -99,6 +103,12 @@ pub struct Decoder<'a> {
     pos: usize,
     limits: HessianLimits,
     ctx: Context,
+    /// Names (class, field and type names) already built for [`Decoder::read_value`], by
+    /// offset: every object of a class shares its names, so a long name defined once and
+    /// used by many one-byte objects costs its length once, not once per object.
+    names: HashMap<usize, Arc<str>>,
+    /// The field names of each class (by class number), built on its first object.
+    class_fields: HashMap<usize, Arc<[Arc<str>]>>,
 }
 
 /// Where a string's bytes were after [`Decoder::scan_units`].
@@ -127,6 +137,8 @@ impl<'a> Decoder<'a> {
             pos: 0,
             limits,
             ctx,
+            names: HashMap::new(),
+            class_fields: HashMap::new(),
         }
     }
 
@@ -513,28 +525,77 @@ impl<'a> Decoder<'a> {
 
     fn class_def(&mut self) -> Result<()> {
         let name_at = self.pos;
+        if self.ctx.classes.len() >= self.limits.max_collection_len {
+            return Err(self.too_many_definitions(name_at - 1, "class definitions"));
+        }
         self.read_str()?;
         let count = self.len_int("collection", self.limits.max_collection_len)?;
-        let first_field = self.ctx.fields.len();
+        let fields_at = self.pos;
         for _ in 0..count {
-            let at = self.pos;
-            let off = self.pos;
-            let tag = self.byte()?;
-            if !Self::is_string_tag(tag) {
-                return Err(self.unexpected(off, tag, "a field name"));
-            }
-            self.skip_string_after(tag, off)?;
-            self.ctx.fields.push(at);
+            self.field_name()?;
         }
         self.ctx.classes.push(ClassDef {
             name_at,
-            first_field,
+            fields_at,
             field_count: count,
         });
         Ok(())
     }
 
-    fn class_ref(&mut self, tag: u8) -> Result<ClassDef> {
+    /// Steps over one field name of a class definition.
+    fn field_name(&mut self) -> Result<()> {
+        let off = self.pos;
+        let tag = self.byte()?;
+        if !Self::is_string_tag(tag) {
+            return Err(self.unexpected(off, tag, "a field name"));
+        }
+        self.skip_string_after(tag, off)
+    }
+
+    /// The stream defined more classes or types than [`HessianLimits::max_collection_len`].
+    #[cold]
+    fn too_many_definitions(&self, offset: usize, what: &'static str) -> HessianError {
+        HessianError::TooLarge {
+            offset,
+            what,
+            size: self.limits.max_collection_len as i64 + 1,
+            limit: self.limits.max_collection_len,
+        }
+    }
+
+    /// The (shared) string at `at`, built once per offset.
+    fn name_at(&mut self, at: usize) -> Result<Arc<str>> {
+        if let Some(n) = self.names.get(&at) {
+            return Ok(Arc::clone(n));
+        }
+        let n: Arc<str> = Arc::from(self.str_at(at)?);
+        self.names.insert(at, Arc::clone(&n));
+        Ok(n)
+    }
+
+    /// The field names of class number `idx`, built once per class.
+    fn fields_of(&mut self, idx: usize, class: ClassDef) -> Result<Arc<[Arc<str>]>> {
+        if let Some(f) = self.class_fields.get(&idx) {
+            return Ok(Arc::clone(f));
+        }
+        let saved = self.pos;
+        self.pos = class.fields_at;
+        let mut names = Vec::with_capacity(class.field_count);
+        for _ in 0..class.field_count {
+            let at = self.pos;
+            self.field_name()?;
+            names.push(at);
+        }
+        self.pos = saved;
+        let names: Arc<[Arc<str>]> = names
+            .into_iter()
+            .map(|at| self.name_at(at))
+            .collect::<Result<_>>()?;
+        self.class_fields.insert(idx, Arc::clone(&names));
+        Ok(names)
+    }
+
+    fn class_ref(&mut self, tag: u8) -> Result<(usize, ClassDef)> {
         let off = self.pos;
         let idx = if tag == b'O' {
             self.read_int()? as i64
@@ -549,7 +610,7 @@ impl<'a> Decoder<'a> {
                 defined: self.ctx.classes.len(),
             });
         }
-        Ok(self.ctx.classes[idx as usize])
+        Ok((idx as usize, self.ctx.classes[idx as usize]))
     }
 
     /// Reads a type (a string, recorded, or an int reference to an earlier one); returns the
@@ -558,6 +619,9 @@ impl<'a> Decoder<'a> {
         let off = self.pos;
         let tag = self.byte()?;
         if Self::is_string_tag(tag) {
+            if self.ctx.types.len() >= self.limits.max_collection_len {
+                return Err(self.too_many_definitions(off, "types"));
+            }
             self.skip_string_after(tag, off)?;
             self.ctx.types.push(off);
             return Ok(off);
@@ -654,7 +718,7 @@ impl<'a> Decoder<'a> {
                     continue;
                 }
                 b'O' | 0x60..=0x6f => {
-                    let class = self.class_ref(tag)?;
+                    let (_, class) = self.class_ref(tag)?;
                     let d = self.enter(depth, off)?;
                     self.ctx.refs += 1;
                     for _ in 0..class.field_count {
@@ -751,15 +815,14 @@ impl<'a> Decoder<'a> {
                     continue;
                 }
                 b'O' | 0x60..=0x6f => {
-                    let class = self.class_ref(tag)?;
+                    let (idx, class) = self.class_ref(tag)?;
                     let d = self.enter(depth, off)?;
                     self.ctx.refs += 1;
-                    let name = self.str_at(class.name_at)?.into_owned();
+                    let name = self.name_at(class.name_at)?;
+                    let names = self.fields_of(idx, class)?;
                     let mut fields = Vec::with_capacity(class.field_count.min(self.remaining()));
-                    for i in 0..class.field_count {
-                        let at = self.ctx.fields[class.first_field + i];
-                        let fname = self.str_at(at)?.into_owned();
-                        fields.push((fname, self.value_at(d)?));
+                    for fname in names.iter() {
+                        fields.push((Arc::clone(fname), self.value_at(d)?));
                     }
                     Value::Object(Object {
                         class: name,
@@ -769,7 +832,7 @@ impl<'a> Decoder<'a> {
                 b'H' | b'M' => {
                     let type_name = if tag == b'M' {
                         let at = self.type_at()?;
-                        Some(self.str_at(at)?.into_owned())
+                        Some(self.name_at(at)?)
                     } else {
                         None
                     };
@@ -790,7 +853,7 @@ impl<'a> Decoder<'a> {
                     let typed = matches!(tag, b'U' | b'V' | 0x70..=0x77);
                     let type_name = if typed {
                         let at = self.type_at()?;
-                        Some(self.str_at(at)?.into_owned())
+                        Some(self.name_at(at)?)
                     } else {
                         None
                     };

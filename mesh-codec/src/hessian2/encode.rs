@@ -318,7 +318,7 @@ impl Encoder {
                 self.write_end(out);
             }
             Value::Object(Object { class, fields }) => {
-                let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+                let names: Vec<&str> = fields.iter().map(|(n, _)| &**n).collect();
                 self.write_object_begin(out, class, &names);
                 for (_, v) in fields {
                     self.write_value(out, v);

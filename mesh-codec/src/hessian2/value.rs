@@ -1,5 +1,7 @@
 //! The owned value model of Hessian 2.0.
 
+use std::sync::Arc;
+
 /// One Hessian 2.0 value.
 ///
 /// References (`Q`) are kept as [`Value::Ref`] with the index the stream gave them (lists, maps
@@ -27,25 +29,27 @@ pub enum Value {
     Ref(u32),
 }
 
-/// A list, typed (`"[int"`, `"java.util.ArrayList"`…) or untyped.
+/// A list, typed (`"[int"`, `"java.util.ArrayList"`…) or untyped. Names are shared: every
+/// list of one stream that refers to a type holds the same string.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct List {
-    pub type_name: Option<String>,
+    pub type_name: Option<Arc<str>>,
     pub items: Vec<Value>,
 }
 
 /// A map, typed (`M`) or untyped (`H`); entries in wire order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Map {
-    pub type_name: Option<String>,
+    pub type_name: Option<Arc<str>>,
     pub entries: Vec<(Value, Value)>,
 }
 
-/// An object of a class definition: class name and its fields in definition order.
+/// An object of a class definition: class name and its fields in definition order. The names
+/// are shared by every object of the class (the stream defines them once).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Object {
-    pub class: String,
-    pub fields: Vec<(String, Value)>,
+    pub class: Arc<str>,
+    pub fields: Vec<(Arc<str>, Value)>,
 }
 
 impl PartialEq for Value {
@@ -91,7 +95,7 @@ impl Value {
     /// Shorthand for a typed list.
     pub fn typed_list(type_name: &str, items: Vec<Value>) -> Value {
         Value::List(List {
-            type_name: Some(type_name.to_string()),
+            type_name: Some(type_name.into()),
             items,
         })
     }
@@ -107,11 +111,8 @@ impl Value {
     /// Shorthand for an object.
     pub fn object(class: &str, fields: Vec<(&str, Value)>) -> Value {
         Value::Object(Object {
-            class: class.to_string(),
-            fields: fields
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            class: class.into(),
+            fields: fields.into_iter().map(|(k, v)| (k.into(), v)).collect(),
         })
     }
 }
