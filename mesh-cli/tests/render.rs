@@ -25,7 +25,7 @@ fn render_example_prints_envoy_filters() {
     );
     assert!(out.stderr.is_empty());
     let text = String::from_utf8(out.stdout).unwrap();
-    let docs = mesh_core::yaml::parse_documents(&text).unwrap();
+    let docs = mesh_core::parse_documents(&text).unwrap();
     assert_eq!(docs.len(), 1);
     assert_eq!(docs[0]["kind"], "EnvoyFilter");
     assert_eq!(docs[0]["metadata"]["name"], "reviews.default.ratelimit");
@@ -53,7 +53,7 @@ fn render_reads_stdin_and_metrics_and_prints_status() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let docs = mesh_core::yaml::parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let docs = mesh_core::parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap();
     let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["EnvoyFilter", "EnvoyFilter", "SmartLimiter"]);
     assert_eq!(
@@ -206,7 +206,7 @@ fn multiple_files_are_one_input() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let docs = mesh_core::yaml::parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let docs = mesh_core::parse_documents(&String::from_utf8(out.stdout).unwrap()).unwrap();
     let names: Vec<&str> = docs
         .iter()
         .map(|d| d["metadata"]["name"].as_str().unwrap())

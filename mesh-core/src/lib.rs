@@ -36,17 +36,18 @@
 
 pub mod calc;
 pub mod crd;
-pub mod decode;
 pub mod error;
 mod halves;
-pub mod input;
-pub mod model;
+mod input;
 pub mod options;
-pub mod prototext;
-pub mod render;
-pub mod yaml;
+mod prototext;
+mod render;
+mod slime;
+mod yaml;
 
 pub use error::{Problem, RenderErrors};
-pub use model::{SmartLimiter, SmartLimiterSpec, SmartLimiterStatus};
 pub use options::{ModuleConfig, RenderOptions, parse_metrics};
-pub use render::{Rendered, render_documents, validate_documents};
+pub use render::{Rendered, parse_documents, render_documents, render_parsed, validate_documents};
+/// The SmartLimiter resource (`microservice.slime.io/v1alpha2`): spec, status and CRD types.
+pub use slime::limiter::model;
+pub use slime::limiter::model::{SmartLimiter, SmartLimiterSpec, SmartLimiterStatus};

@@ -7,7 +7,9 @@
 
 use std::fmt::Write;
 
-use crate::model::{FillInterval, Header, MatchSource, Matcher, SmartLimitAction, Target};
+use crate::model::{
+    FillInterval, Header, MatchSource, Matcher, SmartLimitAction, Strategy, Target,
+};
 
 /// The "warped" descriptor Slime hashes and reports in `ratelimitStatus`: the action with its
 /// evaluated quota, the matchers (one IP for source-IP matchers) and the descriptor's own target.
@@ -15,7 +17,7 @@ use crate::model::{FillInterval, Header, MatchSource, Matcher, SmartLimitAction,
 pub struct Warped {
     pub quota: i64,
     pub fill_interval: Option<FillInterval>,
-    pub strategy: String,
+    pub strategy: Strategy,
     pub headers_to_add: Vec<Header>,
     pub matches: Vec<Matcher>,
     pub target: Option<Target>,
@@ -31,7 +33,7 @@ impl Warped {
         Warped {
             quota,
             fill_interval: action.fill_interval,
-            strategy: action.strategy.clone(),
+            strategy: action.strategy,
             headers_to_add: action.headers_to_add.clone(),
             matches,
             target,
@@ -49,7 +51,7 @@ impl Warped {
                     d.int("nanos", i64::from(fi.nanos));
                 });
             }
-            a.string("strategy", &self.strategy);
+            a.string("strategy", self.strategy.as_str());
             for h in &self.headers_to_add {
                 a.message("headers_to_add", |m| {
                     m.string("key", &h.key);
@@ -76,7 +78,7 @@ impl Warped {
         }
         if let Some(t) = &self.target {
             f.message("target", |x| {
-                x.string("direction", &t.direction);
+                x.string("direction", t.direction.as_str());
                 x.int("port", i64::from(t.port));
                 for r in &t.route {
                     x.string("route", r);
@@ -187,7 +189,7 @@ mod tests {
         SmartLimitAction {
             quota: quota.into(),
             fill_interval: Some(FillInterval { seconds, nanos: 0 }),
-            strategy: strategy.into(),
+            strategy: Strategy::parse(strategy).unwrap(),
             headers_to_add: vec![],
         }
     }

@@ -107,7 +107,7 @@ proptest! {
         match render_documents(&text, &options) {
             Ok(out) => {
                 // Whatever renders must read back as the same objects.
-                let back = mesh_core::yaml::parse_documents(&out.yaml).unwrap();
+                let back = mesh_core::parse_documents(&out.yaml).unwrap();
                 prop_assert_eq!(back, out.objects);
             }
             Err(e) => prop_assert!(!e.is_empty()),
@@ -128,7 +128,7 @@ proptest! {
             ]}}},
         });
         let out = render_documents(&doc.to_string(), &RenderOptions::default()).unwrap();
-        let back = mesh_core::yaml::parse_documents(&out.yaml).unwrap();
+        let back = mesh_core::parse_documents(&out.yaml).unwrap();
         prop_assert_eq!(&back, &out.objects);
         prop_assert_eq!(out.objects[0]["kind"].as_str(), Some("EnvoyFilter"));
         prop_assert_eq!(out.objects.len(), if global { 2 } else { 1 });

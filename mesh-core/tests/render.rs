@@ -92,7 +92,7 @@ fn output_is_deterministic_and_reparses() {
         let a = render_ok(&text, &sample_metrics());
         let b = render_ok(&text, &sample_metrics());
         assert_eq!(a.yaml, b.yaml, "{name}");
-        let back = mesh_core::yaml::parse_documents(&a.yaml).unwrap();
+        let back = mesh_core::parse_documents(&a.yaml).unwrap();
         assert_eq!(
             back, a.objects,
             "{name}: YAML must read back as the same objects"

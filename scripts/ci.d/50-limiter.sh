@@ -12,6 +12,10 @@ log "cargo clippy -p mesh-limiter --features redis,envoy-tests"
 cargo clippy -p mesh-limiter --features redis,envoy-tests --all-targets --locked -- -D warnings
 log "cargo test -p mesh-limiter --features redis,envoy-tests"
 cargo test -p mesh-limiter --features redis,envoy-tests --locked
+# One RLS model on both sides: render a global SmartLimiter, feed its ConfigMap to the Redis
+# global limiter (real redis-server), and check the enforced limits are the rendered ones.
+log "cargo test -p meshplane-examples --features redis-tests --test rls_roundtrip"
+cargo test -p meshplane-examples --features redis-tests --test rls_roundtrip --locked
 # Every redis-server the tests started runs in a meshplane-limiter-redis-* temp dir: none may be left.
 if pgrep -af 'meshplane-limiter-redis-'; then
   die "redis-server processes left behind by the mesh-limiter tests (listed above)"

@@ -14,86 +14,11 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
-/// A window unit (the key's window start is `unix_seconds / divider * divider`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Unit {
-    Second,
-    Minute,
-    Hour,
-    Day,
-}
-
-impl Unit {
-    /// Window length in seconds.
-    pub fn divider(self) -> u64 {
-        match self {
-            Unit::Second => 1,
-            Unit::Minute => 60,
-            Unit::Hour => 3600,
-            Unit::Day => 86_400,
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Unit {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        match s.to_ascii_uppercase().as_str() {
-            "SECOND" => Ok(Unit::Second),
-            "MINUTE" => Ok(Unit::Minute),
-            "HOUR" => Ok(Unit::Hour),
-            "DAY" => Ok(Unit::Day),
-            _ => Err(serde::de::Error::custom(format!(
-                "unknown rate limit unit {s:?} (second, minute, hour, day)"
-            ))),
-        }
-    }
-}
-
-/// `rate_limit` of a descriptor node.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    #[serde(default)]
-    pub unit: Option<Unit>,
-    #[serde(default)]
-    pub requests_per_unit: u32,
-    /// `unlimited: true` ⇒ matched but never counted.
-    #[serde(default)]
-    pub unlimited: bool,
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-/// One node of the descriptor tree.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DescriptorNode {
-    pub key: String,
-    #[serde(default)]
-    pub value: Option<String>,
-    #[serde(default)]
-    pub rate_limit: Option<RateLimit>,
-    #[serde(default)]
-    pub descriptors: Vec<DescriptorNode>,
-    /// Over-limit decisions are reported but not enforced.
-    #[serde(default)]
-    pub shadow_mode: bool,
-    /// Stats only in the service; accepted and ignored here.
-    #[serde(default)]
-    pub detailed_metric: bool,
-}
-
-/// A ratelimit service config for one domain.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GlobalConfig {
-    pub domain: String,
-    #[serde(default)]
-    pub descriptors: Vec<DescriptorNode>,
-}
+/// The config model (shared with mesh-core, which renders it), under the names this module has
+/// always used.
+pub use mesh_envoy::rls::{
+    RlsConfig as GlobalConfig, RlsDescriptor as DescriptorNode, RlsRateLimit as RateLimit, Unit,
+};
 
 /// A limit resolved for one request descriptor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,12 +98,12 @@ fn build(nodes: &[DescriptorNode], path: &str) -> Result<Level, GlobalConfigErro
             children: build(&n.descriptors, &format!("{here}."))?,
         };
         let slot = level.by_key.entry(n.key.clone()).or_default();
-        let composite = match n.value.as_deref() {
-            Some(v) if !v.is_empty() => format!("{}_{}", n.key, v),
+        let composite = match n.value.as_str() {
+            v if !v.is_empty() => format!("{}_{}", n.key, v),
             _ => n.key.clone(),
         };
-        let dup = match n.value.as_deref() {
-            Some(v) if !v.is_empty() => slot.by_value.insert(v.to_string(), node).is_some(),
+        let dup = match n.value.as_str() {
+            v if !v.is_empty() => slot.by_value.insert(v.to_string(), node).is_some(),
             _ => slot.any.replace(Box::new(node)).is_some(),
         };
         if dup {

@@ -6,13 +6,14 @@
 //! spellings is an error, and a wrong type names the field and what it should be.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use kube_core::ObjectMeta;
+use kube_core::{CustomResourceExt, ObjectMeta};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::model::*;
 use crate::error::Sink;
-use crate::model::*;
 
 /// Decodes one SmartLimiter document, best effort: problems go to `sink` and the fields that
 /// failed keep their defaults.
@@ -56,7 +57,7 @@ pub(crate) fn smart_limiter(doc: &Value, allow_unknown: bool, sink: &mut Sink) -
 }
 
 /// Name, namespace (default `default`), labels and uid; other metadata is kept as given.
-pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
+fn metadata_of(v: Option<&Value>) -> ObjectMeta {
     let mut meta: ObjectMeta = v
         .and_then(|v| ObjectMeta::deserialize(v).ok())
         .unwrap_or_default();
@@ -64,20 +65,6 @@ pub(crate) fn metadata_of(v: Option<&Value>) -> ObjectMeta {
         meta.namespace = Some("default".into());
     }
     meta
-}
-
-/// `namespace/name` of a document, as used to prefix problems.
-pub(crate) fn object_id(doc: &Value, index: usize) -> String {
-    let meta = |field: &str| doc.get("metadata").and_then(|m| m.get(field));
-    let name = meta("name").and_then(Value::as_str).unwrap_or("");
-    if name.is_empty() {
-        return format!("document {}", index + 1);
-    }
-    let ns = meta("namespace")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default");
-    format!("{ns}/{name}")
 }
 
 struct Obj<'v> {
@@ -188,6 +175,11 @@ impl Decoder<'_, '_> {
     }
 
     fn field<'v>(&mut self, obj: &mut Obj<'v>, names: &[&str]) -> Option<(&'v Value, String)> {
+        debug_assert!(
+            known_fields().iter().any(|k| k == names[0]),
+            "{} is read but not in the CRD schema",
+            names[0]
+        );
         if let Some(msg) = obj.both_spellings(names) {
             let p = obj.child(names[0]);
             self.err(&p, msg);
@@ -200,13 +192,28 @@ impl Decoder<'_, '_> {
             None => String::new(),
             Some((Value::String(s), _)) => s.clone(),
             Some((other, p)) => {
-                let hint = match other {
-                    Value::Number(n) => format!(" (quote it: \"{n}\")"),
-                    Value::Bool(b) => format!(" (quote it: \"{b}\")"),
-                    _ => String::new(),
-                };
-                self.err(&p, format!("must be a string, not {}{hint}", kind(other)));
+                self.err(&p, not_a_string(other));
                 String::new()
+            }
+        }
+    }
+
+    /// A string that must be one of an enum's spellings (`Default` when it is not).
+    fn string_enum<T: Default>(
+        &mut self,
+        v: &Value,
+        path: &str,
+        parse: fn(&str) -> Option<T>,
+        unknown: impl FnOnce(&str) -> String,
+    ) -> T {
+        match v {
+            Value::String(s) => parse(s).unwrap_or_else(|| {
+                self.err(path, unknown(s));
+                T::default()
+            }),
+            other => {
+                self.err(path, not_a_string(other));
+                T::default()
             }
         }
     }
@@ -368,7 +375,11 @@ impl Decoder<'_, '_> {
                 a.fill_interval = Some(FillInterval { seconds, nanos });
             }
         }
-        a.strategy = self.string(&mut obj, &["strategy"]);
+        if let Some((v, p)) = self.field(&mut obj, &["strategy"]) {
+            a.strategy = self.string_enum(v, &p, Strategy::parse, |other| {
+                format!("{other:?} is not a strategy: use single, average (both local) or global")
+            });
+        }
         if let Some((h, p)) = self.field(&mut obj, &["headers_to_add", "headersToAdd"]) {
             for (i, h) in self.list(h, &p).iter().enumerate() {
                 let hp = format!("{p}[{i}]");
@@ -430,7 +441,11 @@ impl Decoder<'_, '_> {
         let Some(mut obj) = self.object(v, path) else {
             return t;
         };
-        t.direction = self.string(&mut obj, &["direction"]);
+        if let Some((v, p)) = self.field(&mut obj, &["direction"]) {
+            t.direction = self.string_enum(v, &p, Direction::parse, |other| {
+                format!("{other:?} is not a direction: use inbound or outbound")
+            });
+        }
         t.port = self.int32(&mut obj, &["port"]);
         for (field, out) in [("route", &mut t.route), ("host", &mut t.host)] {
             if let Some((l, p)) = self.field(&mut obj, &[field]) {
@@ -450,58 +465,56 @@ impl Decoder<'_, '_> {
     }
 }
 
-/// The known field closest to an unknown one (edit distance ≤ 2, or a case-insensitive match
-/// ignoring `_`).
+/// Every field name of the SmartLimiter (the Kubernetes envelope and every property of the
+/// CRD's `spec` schema, which is generated from the model), for "did you mean".
+fn known_fields() -> &'static [String] {
+    static KNOWN: OnceLock<Vec<String>> = OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let crd = serde_json::to_value(SmartLimiter::crd()).expect("the CRD serializes");
+        let root = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+        let mut out: Vec<String> = ["apiVersion", "kind", "metadata", "spec", "status"]
+            .map(String::from)
+            .into();
+        schema_properties(&root["properties"]["spec"], &mut out);
+        out
+    })
+}
+
+/// The property names of a schema and of every schema inside it, depth first.
+fn schema_properties(schema: &Value, out: &mut Vec<String>) {
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (name, sub) in props {
+            if !out.contains(name) {
+                out.push(name.clone());
+            }
+            schema_properties(sub, out);
+        }
+    }
+    for key in ["items", "additionalProperties"] {
+        if let Some(sub) = schema.get(key) {
+            schema_properties(sub, out);
+        }
+    }
+}
+
+/// The known field closest to an unknown one: a case-insensitive match ignoring `_`, else the
+/// nearest within edit distance 2.
 fn suggestion(unknown: &str) -> Option<&'static str> {
-    const KNOWN: &[&str] = &[
-        "apiVersion",
-        "kind",
-        "metadata",
-        "spec",
-        "status",
-        "sets",
-        "rls",
-        "workloadSelector",
-        "gateway",
-        "host",
-        "target",
-        "descriptor",
-        "condition",
-        "action",
-        "match",
-        "custom_key",
-        "custom_value",
-        "quota",
-        "fill_interval",
-        "strategy",
-        "headers_to_add",
-        "seconds",
-        "nanos",
-        "key",
-        "value",
-        "name",
-        "regex_match",
-        "exact_match",
-        "prefix_match",
-        "suffix_match",
-        "present_match",
-        "invert_match",
-        "is_exact_match_empty",
-        "present_match_separate",
-        "useQueryMatch",
-        "matchSource",
-        "direction",
-        "port",
-        "route",
-    ];
     let norm = |s: &str| s.replace('_', "").to_ascii_lowercase();
     let u = norm(unknown);
-    KNOWN.iter().copied().find(|k| norm(k) == u).or_else(|| {
-        KNOWN
-            .iter()
-            .copied()
-            .find(|k| edit_distance(k, unknown) <= 2)
-    })
+    let known = known_fields();
+    known
+        .iter()
+        .find(|k| norm(k) == u)
+        .or_else(|| {
+            known
+                .iter()
+                .map(|k| (edit_distance(k, unknown), k))
+                .filter(|(d, _)| *d <= 2)
+                .min_by_key(|(d, _)| *d)
+                .map(|(_, k)| k)
+        })
+        .map(String::as_str)
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -518,6 +531,16 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// "must be a string", with a hint to quote a number or boolean.
+fn not_a_string(v: &Value) -> String {
+    let hint = match v {
+        Value::Number(n) => format!(" (quote it: \"{n}\")"),
+        Value::Bool(b) => format!(" (quote it: \"{b}\")"),
+        _ => String::new(),
+    };
+    format!("must be a string, not {}{hint}", kind(v))
+}
+
 fn kind(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
@@ -526,5 +549,30 @@ fn kind(v: &Value) -> String {
         Value::String(s) => format!("the string {s:?}"),
         Value::Array(_) => "a list".into(),
         Value::Object(_) => "a map".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_come_from_the_schema() {
+        assert_eq!(suggestion("conditon"), Some("condition"));
+        assert_eq!(suggestion("fillInterval"), Some("fill_interval"));
+        assert_eq!(suggestion("exactmatch"), Some("exact_match"));
+        assert_eq!(suggestion("workload_selector"), Some("workloadSelector"));
+        assert_eq!(suggestion("headers_to_add"), Some("headers_to_add"));
+        assert_eq!(suggestion("completely_different"), None);
+        for f in [
+            "descriptor",
+            "matchSource",
+            "useQueryMatch",
+            "route",
+            "nanos",
+            "key",
+        ] {
+            assert!(known_fields().iter().any(|k| k == f), "{f}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! Field names follow Slime's proto names (`fill_interval`, `exact_match`, `matchSource`,
 //! `workloadSelector`), which is what Slime's own CRD and documentation use. The lowerCamel
 //! spellings Slime also accepts (`fillInterval`, `exactMatch`, ...) are serde aliases here and are
-//! accepted by [`crate::decode`], which is the path the renderer uses (it collects every problem
+//! accepted by the decoder (`decode.rs`), which is the path the renderer uses (it collects every problem
 //! with its field path instead of stopping at the first).
 
 use std::collections::BTreeMap;
@@ -102,8 +102,8 @@ pub struct SmartLimitAction {
     )]
     pub fill_interval: Option<FillInterval>,
     /// `global` (envoy ratelimit filter + RLS); anything else (`single`, `average`, empty) is local.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub strategy: String,
+    #[serde(default, skip_serializing_if = "Strategy::is_unset")]
+    pub strategy: Strategy,
     /// Added to rate-limited responses (local strategy only).
     #[serde(alias = "headersToAdd", default, skip_serializing_if = "Vec::is_empty")]
     pub headers_to_add: Vec<Header>,
@@ -232,13 +232,101 @@ impl JsonSchema for MatchSource {
     }
 }
 
+/// Declares a string enum of the model: the spellings Slime accepts, kept exactly (the descriptor
+/// Id hashes the text as given), and a CRD schema of `type: string` (Slime's CRD has no enum).
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        pub enum $name {
+            /// Not given (`""`).
+            #[default]
+            Unset,
+            $($(#[$vm])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value, `Unset` first.
+            pub const ALL: &'static [$name] = &[$name::Unset, $($name::$variant,)*];
+
+            /// The spelling as written (`""` for `Unset`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $name::Unset => "",
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// The value spelled `text`, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+
+            fn is_unset(&self) -> bool {
+                *self == $name::Unset
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                $name::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "{text:?} is not a {}: use {}",
+                        stringify!($name).to_ascii_lowercase(),
+                        [$($text),*].join(", ")
+                    ))
+                })
+            }
+        }
+
+        impl JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({"type": "string"})
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// `action.strategy`: `global` is the ratelimit filter and the RLS; the rest are local.
+    Strategy {
+        /// Local (Envoy local_ratelimit).
+        Single = "single",
+        /// Local; the quota expression divides by the pod count itself.
+        Average = "average",
+        /// envoy.filters.http.ratelimit and the rate-limit service.
+        Global = "global",
+    }
+}
+
+string_enum! {
+    /// `target.direction`: inbound (the default) or outbound.
+    Direction {
+        /// Inbound (`inbound|http|<port>`).
+        Inbound = "inbound",
+        /// Outbound (route or vhost entries; gateways).
+        Outbound = "outbound",
+    }
+}
+
 /// `Target`: where the limit applies.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
 pub struct Target {
     /// `outbound`, or `inbound` (the default).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub direction: String,
+    #[serde(default, skip_serializing_if = "Direction::is_unset")]
+    pub direction: Direction,
     /// Inbound: the service port (`inbound|http|<port>`); outbound: appended to each vhost.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub port: i32,

@@ -1,0 +1,503 @@
+//! Planning one SmartLimiter: the workload selector and subsets from the input objects, then
+//! every descriptor validated, evaluated against the metric material and built into [`Item`]s
+//! (one per source IP), and the checks across descriptors (Ids, local duplicates).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use mesh_envoy::local_ratelimit::DescriptorEntry;
+
+use super::checks::Checks;
+use super::items::{Item, Limiter, RouteTarget, SetPlan, local_entries, route_targets};
+use super::matchers::check_matchers;
+use super::model::*;
+use crate::calc;
+use crate::error::Sink;
+use crate::input::{self, Subset, World};
+use crate::options::{ModuleConfig, RenderOptions};
+use crate::prototext::{Warped, descriptor_key, descriptor_value};
+
+/// Validates a limiter and evaluates its descriptors into `lim.sets`.
+pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Sink) {
+    let spec = std::mem::take(&mut lim.sl.spec);
+    let module = &options.module;
+    if !spec.rls.is_empty() {
+        lim.warnings.push(
+            "spec.rls: deprecated and unused (the RLS address is module configuration)".into(),
+        );
+    }
+    for k in spec.workload_selector.keys() {
+        if k.is_empty() {
+            sink.err("spec.workloadSelector", "label keys must not be empty");
+        }
+    }
+    let any_outbound = spec.sets.values().any(|s| {
+        s.descriptor.iter().any(|d| {
+            d.target
+                .as_ref()
+                .or(spec.target.as_ref())
+                .is_some_and(|t| t.direction == Direction::Outbound)
+        })
+    });
+    let mesh_inbound = !spec.gateway && spec.workload_selector.is_empty() && !any_outbound;
+
+    // Workload selector (Slime: spec.workloadSelector for gateways or when set; the Istio service
+    // of spec.host; else the k8s Service of the same name).
+    let selector: BTreeMap<String, String> = if spec.gateway || !spec.workload_selector.is_empty() {
+        if spec.workload_selector.is_empty() {
+            sink.err(
+                "spec.workloadSelector",
+                "required for gateway limiters (without it the EnvoyFilter would patch every gateway in the namespace)",
+            );
+        }
+        spec.workload_selector.clone()
+    } else if !spec.host.is_empty() {
+        let host = input::fqdn(&spec.host, &lim.namespace);
+        match world.selector_for_host(&host) {
+            Some(s) if !s.is_empty() => s
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        (k.clone(), "default".into())
+                    } else {
+                        (k.clone(), v.clone())
+                    }
+                })
+                .collect(),
+            _ => {
+                sink.err(
+                    "spec.host",
+                    format!(
+                        "no Service or ServiceEntry (with a workloadSelector) for host {host} in the input; add it or set spec.workloadSelector"
+                    ),
+                );
+                BTreeMap::new()
+            }
+        }
+    } else {
+        match world.service(&lim.namespace, &lim.name) {
+            Some(s) if !s.selector.is_empty() => s.selector.clone(),
+            Some(_) => {
+                sink.err(
+                    "",
+                    format!(
+                        "Service {}/{} has no selector; set spec.workloadSelector",
+                        lim.namespace, lim.name
+                    ),
+                );
+                BTreeMap::new()
+            }
+            None => {
+                sink.err(
+                    "",
+                    format!(
+                        "no spec.workloadSelector and no Service {}/{} in the input: add the Service (its selector picks the workloads) or set spec.workloadSelector",
+                        lim.namespace, lim.name
+                    ),
+                );
+                BTreeMap::new()
+            }
+        }
+    };
+
+    // Subsets from DestinationRules, for inbound mesh limiters only.
+    let host = if spec.host.is_empty() {
+        input::fqdn(&lim.name, &lim.namespace)
+    } else {
+        input::fqdn(&spec.host, &lim.namespace)
+    };
+    let subsets: Vec<&Subset> = world.subsets(&host);
+    if spec.sets.values().all(|s| s.descriptor.is_empty()) {
+        lim.warnings
+            .push("spec.sets: no descriptors, nothing to generate".into());
+    }
+    let mut set_names: Vec<&String> = spec.sets.keys().collect();
+    set_names.sort_by_key(|n| (n.as_str() != BASE_SET, n.as_str()));
+    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    for set_name in set_names {
+        let set = &spec.sets[set_name];
+        let set_path = format!("spec.sets.{set_name}");
+        let mut set_selector = selector.clone();
+        if set_name != BASE_SET {
+            if !mesh_inbound {
+                sink.err(
+                    &set_path,
+                    "subset sets only apply to inbound mesh limiters (no gateway, workloadSelector or outbound target); use _base",
+                );
+                continue;
+            }
+            match subsets.iter().find(|s| &s.name == set_name) {
+                Some(s) => set_selector.extend(s.labels.clone()),
+                None => {
+                    let known: Vec<&str> = subsets.iter().map(|s| s.name.as_str()).collect();
+                    sink.err(
+                        &set_path,
+                        format!(
+                            "no DestinationRule subset {set_name:?} for host {host} in the input (subsets: {}); Slime would ignore this set",
+                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                        ),
+                    );
+                    continue;
+                }
+            }
+        }
+        let mut items = Vec::new();
+        for (i, d) in set.descriptor.iter().enumerate() {
+            let path = format!("{set_path}.descriptor[{i}]");
+            descriptor(lim, &spec, d, &path, options, sink, &mut items);
+        }
+        for it in &items {
+            if let Some(prev) = ids.insert(it.value.clone(), set_path.clone()) {
+                sink.err(
+                    &set_path,
+                    format!(
+                        "two descriptors get the same Id {} (in {prev} and here): they are identical, so Envoy/RLS would reject the duplicate; remove one",
+                        it.value
+                    ),
+                );
+            }
+        }
+        check_local_duplicates(&items, &set_path, sink);
+        if items.iter().any(|i| i.global) && module.disable_global_rate_limit {
+            sink.err(
+                &set_path,
+                "strategy global is used but the module config disables global rate limiting",
+            );
+        }
+        if !items.is_empty() {
+            lim.sets.push(SetPlan {
+                name: set_name.clone(),
+                selector: set_selector,
+                items,
+            });
+        }
+    }
+    lim.sl.spec = spec;
+}
+
+/// What validation established about a descriptor.
+struct Checked<'d> {
+    target: &'d Target,
+    action: &'d SmartLimitAction,
+    global: bool,
+    fill: Duration,
+    custom: Option<(String, String)>,
+    /// A source-IP matcher: its index and the IPs (one item each).
+    ips: Option<(usize, Vec<String>)>,
+}
+
+/// Validates, evaluates and builds one descriptor into `items`.
+fn descriptor(
+    lim: &mut Limiter,
+    spec: &SmartLimiterSpec,
+    d: &SmartLimitDescriptor,
+    path: &str,
+    options: &RenderOptions,
+    sink: &mut Sink,
+    items: &mut Vec<Item>,
+) {
+    let mut checks = Checks { sink, ok: true };
+    let Some(checked) = validate(lim, spec, d, path, &options.module, &mut checks) else {
+        return;
+    };
+    let evaluated = evaluate(lim, d, checked.action, path, &options.metrics, &mut checks);
+    if let (true, Some(quota)) = (checks.ok, evaluated) {
+        build(lim, spec, d, &checked, quota, items);
+    }
+}
+
+/// Every rule a descriptor must follow on its own (the metric material aside). None when it has
+/// no target or no action (nothing more can be checked).
+fn validate<'d>(
+    lim: &mut Limiter,
+    spec: &'d SmartLimiterSpec,
+    d: &'d SmartLimitDescriptor,
+    path: &str,
+    module: &ModuleConfig,
+    checks: &mut Checks,
+) -> Option<Checked<'d>> {
+    let Some(target) = d.target.as_ref().or(spec.target.as_ref()) else {
+        checks.fail(
+            format!("{path}.target"),
+            "required here or in spec.target (Slime ignores the whole SmartLimiter otherwise); `{}` means inbound on every port",
+        );
+        return None;
+    };
+    let tpath = if d.target.is_some() {
+        format!("{path}.target")
+    } else {
+        "spec.target".to_string()
+    };
+    if d.action.is_none() {
+        checks.fail(format!("{path}.action"), "required");
+    }
+    if d.condition.is_empty() {
+        checks.fail(
+            format!("{path}.condition"),
+            "required (\"true\", \"false\" or an expression)",
+        );
+    }
+    let outbound = target.direction == Direction::Outbound;
+    if !(0..=65535).contains(&target.port) {
+        checks.fail(
+            format!("{tpath}.port"),
+            format!("{} is not a port", target.port),
+        );
+    }
+    if outbound {
+        if target.route.is_empty() && target.host.is_empty() {
+            checks.fail(
+                tpath.clone(),
+                "an outbound target needs route (\"vhost/route\") or host entries; Slime would generate nothing",
+            );
+        }
+        for (i, r) in target.route.iter().enumerate() {
+            if r.split('/').count() != 2 {
+                checks.fail(
+                    format!("{tpath}.route[{i}]"),
+                    format!("{r:?} must be \"<vhost>/<routeName>\" (exactly one '/'); Slime would skip it"),
+                );
+            } else if r.ends_with('/') {
+                checks.fail(
+                    format!("{tpath}.route[{i}]"),
+                    format!("{r:?} has an empty route name"),
+                );
+            }
+        }
+        if !target.route.is_empty() && !target.host.is_empty() {
+            lim.warnings.push(format!(
+                "{tpath}.host: ignored because route is set (Slime uses route entries first)"
+            ));
+        }
+    } else {
+        if spec.gateway {
+            checks.fail(
+                format!("{tpath}.direction"),
+                "gateway limiters need direction: outbound (an inbound target would patch SIDECAR_INBOUND, which a gateway never uses)",
+            );
+        }
+        if !target.route.is_empty() || !target.host.is_empty() {
+            checks.fail(
+                tpath.clone(),
+                "route and host are only used for outbound targets; inbound limits apply to inbound|http|<port>",
+            );
+        }
+    }
+    if (spec.gateway || outbound) && d.condition != "true" && !d.condition.is_empty() {
+        checks.fail(
+            format!("{path}.condition"),
+            "must be \"true\" for gateway and outbound limiters (Slime rule)",
+        );
+    }
+    if (spec.gateway || outbound) && !module.disable_adaptive {
+        checks.fail(
+            path.to_string(),
+            "gateway and outbound limiters need the module's disableAdaptive (Slime rule)",
+        );
+    }
+    let action = d.action.as_ref()?;
+    let global = action.strategy == Strategy::Global;
+    let fill = fill_interval(action, global, path, checks);
+    if global && !action.headers_to_add.is_empty() {
+        lim.warnings.push(format!(
+            "{path}.action.headers_to_add: ignored for global limits (Slime adds them only to local limits)"
+        ));
+    }
+    for (i, h) in action.headers_to_add.iter().enumerate() {
+        if h.key.is_empty() {
+            checks.fail(format!("{path}.action.headers_to_add[{i}].key"), "required");
+        }
+    }
+    let custom = match (d.custom_key.is_empty(), d.custom_value.is_empty()) {
+        (true, true) => None,
+        (false, false) => {
+            if global {
+                checks.fail(
+                    format!("{path}.custom_key"),
+                    "custom_key/custom_value only work with local limits",
+                );
+            }
+            if !d.matches.is_empty() {
+                lim.warnings.push(format!(
+                    "{path}.match: ignored because custom_key/custom_value are set (the route action comes from your own EnvoyPlugin)"
+                ));
+            }
+            Some((d.custom_key.clone(), d.custom_value.clone()))
+        }
+        _ => {
+            checks.fail(
+                format!("{path}.custom_key"),
+                "custom_key and custom_value must be set together",
+            );
+            None
+        }
+    };
+    let mut ips = None;
+    if custom.is_none() {
+        check_matchers(d, path, global, module, checks, &mut ips);
+    }
+    Some(Checked {
+        target,
+        action,
+        global,
+        fill,
+        custom,
+        ips,
+    })
+}
+
+/// The fill interval: local limits need at least 50 ms, global ones exactly an RLS unit.
+fn fill_interval(
+    action: &SmartLimitAction,
+    global: bool,
+    path: &str,
+    checks: &mut Checks,
+) -> Duration {
+    let fp = || format!("{path}.action.fill_interval");
+    let Some(fi) = action.fill_interval else {
+        checks.fail(
+            fp(),
+            "required ({seconds: N}); Envoy rejects a token bucket without one",
+        );
+        return Duration::ZERO;
+    };
+    if fi.seconds < 0 || !(0..=999_999_999).contains(&fi.nanos) {
+        checks.fail(fp(), "seconds must be >= 0 and nanos within 0..=999999999");
+        return Duration::ZERO;
+    }
+    let dur = Duration::new(fi.seconds as u64, fi.nanos as u32);
+    if global {
+        if !matches!(fi.seconds, 1 | 60 | 3600 | 86400) || fi.nanos != 0 {
+            checks.fail(
+                fp(),
+                "global limits need exactly 1, 60, 3600 or 86400 seconds (SECOND, MINUTE, HOUR, DAY) and no nanos",
+            );
+        }
+    } else if dur < Duration::from_millis(50) {
+        checks.fail(
+            fp(),
+            "must be at least 50ms (Envoy's local_ratelimit fill timer minimum)",
+        );
+    }
+    dur
+}
+
+/// The condition and quota against the metric material: the quota when the condition holds.
+fn evaluate(
+    lim: &mut Limiter,
+    d: &SmartLimitDescriptor,
+    action: &SmartLimitAction,
+    path: &str,
+    material: &BTreeMap<String, String>,
+    checks: &mut Checks,
+) -> Option<i64> {
+    let cond = match calc::eval_condition(&d.condition, material) {
+        Ok((b, w)) => {
+            lim.warnings
+                .extend(w.into_iter().map(|w| format!("{path}.condition: {w}")));
+            b
+        }
+        Err(e) => {
+            if !d.condition.is_empty() {
+                checks.fail(format!("{path}.condition"), e.to_string());
+            }
+            false
+        }
+    };
+    let quota = match calc::eval_quota(&action.quota, material) {
+        Ok(e) => {
+            lim.warnings.extend(
+                e.warnings
+                    .into_iter()
+                    .map(|w| format!("{path}.action.quota: {w}")),
+            );
+            if action.quota.is_empty() {
+                checks.fail(format!("{path}.action.quota"), "required");
+                None
+            } else if e.value <= 0 {
+                checks.fail(
+                    format!("{path}.action.quota"),
+                    format!(
+                        "`{}` evaluates to {} (from `{}`): a quota must be at least 1 (Envoy rejects max_tokens 0)",
+                        action.quota, e.value, e.rendered
+                    ),
+                );
+                None
+            } else if e.value > i64::from(u32::MAX) {
+                checks.fail(
+                    format!("{path}.action.quota"),
+                    format!(
+                        "`{}` evaluates to {}, above 4294967295",
+                        action.quota, e.value
+                    ),
+                );
+                None
+            } else {
+                Some(e.value)
+            }
+        }
+        Err(e) => {
+            checks.fail(format!("{path}.action.quota"), e.to_string());
+            None
+        }
+    };
+    quota.filter(|_| cond)
+}
+
+/// The items of a valid descriptor whose condition holds: one, or one per source IP.
+fn build(
+    lim: &Limiter,
+    spec: &SmartLimiterSpec,
+    d: &SmartLimitDescriptor,
+    checked: &Checked,
+    quota: i64,
+    items: &mut Vec<Item>,
+) {
+    let routes = route_targets(checked.target, spec.gateway);
+    let ip_list = match &checked.ips {
+        Some((_, l)) => l.iter().map(|s| Some(s.clone())).collect(),
+        None => vec![None],
+    };
+    for ip in ip_list {
+        let mut matches = d.matches.clone();
+        if let (Some(ip), Some((idx, _))) = (&ip, &checked.ips) {
+            matches[*idx].exact_match = ip.clone();
+        }
+        let warped = Warped::from_action(checked.action, quota, matches, d.target.clone());
+        let id = warped.id(&lim.namespace, &lim.name);
+        items.push(Item {
+            value: descriptor_value(&lim.name, &lim.namespace, id),
+            key: descriptor_key(&lim.name, &lim.namespace, id),
+            warped,
+            global: checked.global,
+            custom: checked.custom.clone(),
+            routes: routes.clone(),
+            fill: checked.fill,
+            quota: quota as u32,
+        });
+    }
+}
+
+/// Envoy rejects a LocalRateLimit with two descriptors with the same entries.
+fn check_local_duplicates(items: &[Item], set_path: &str, sink: &mut Sink) {
+    let mut by_route: BTreeMap<&RouteTarget, Vec<Vec<DescriptorEntry>>> = BTreeMap::new();
+    for it in items.iter().filter(|i| !i.global) {
+        let entries = local_entries(it);
+        for r in &it.routes {
+            let seen = by_route.entry(r).or_default();
+            if seen.contains(&entries) {
+                sink.err(
+                    set_path.to_string(),
+                    format!(
+                        "two local descriptors on route {}/{} have the same entries {:?}; Envoy rejects duplicate descriptors",
+                        r.vhost,
+                        r.route,
+                        entries.iter().map(|e| format!("{}={}", e.key, e.value)).collect::<Vec<_>>()
+                    ),
+                );
+            } else {
+                seen.push(entries.clone());
+            }
+        }
+    }
+}
