@@ -44,12 +44,29 @@ pub use codec::{Codec, DecodeStatus, Direction, Limits, LocalError, LocalErrorKi
 pub use error::CodecError;
 pub use metadata::{Headers, MessageType, Metadata, Mutation, ResponseStatus, TypedValue};
 
+type Constructor = fn(Direction, Limits) -> Option<Box<dyn Codec>>;
+
+/// Every codec by name: the one list [`PROTOCOLS`], [`new_codec`] and [`UnknownProtocol`] read.
+const CODECS: [(&str, Constructor); 3] = [
+    ("redis", redis::boxed),
+    ("thrift", thrift::boxed),
+    ("dubbo", dubbo::boxed),
+];
+
 /// Names accepted by [`new_codec`].
-pub const PROTOCOLS: &[&str] = &["redis", "thrift", "dubbo"];
+pub const PROTOCOLS: &[&str] = &{
+    let mut names = [""; CODECS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = CODECS[i].0;
+        i += 1;
+    }
+    names
+};
 
 /// Error of [`new_codec`] for a protocol name it does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown protocol {0:?} (known: redis, thrift, dubbo)")]
+#[error("unknown protocol {0:?} (known: {known})", known = PROTOCOLS.join(", "))]
 pub struct UnknownProtocol(pub String);
 
 /// Creates a codec by protocol name, for one direction of one connection.
@@ -58,11 +75,32 @@ pub fn new_codec(
     direction: Direction,
     limits: Limits,
 ) -> Result<Box<dyn Codec>, UnknownProtocol> {
-    let codec = match protocol {
-        "redis" => redis::boxed(direction, limits),
-        "thrift" => thrift::boxed(direction, limits),
-        "dubbo" => dubbo::boxed(direction, limits),
-        _ => None,
-    };
-    codec.ok_or_else(|| UnknownProtocol(protocol.to_string()))
+    CODECS
+        .iter()
+        .find(|(name, _)| *name == protocol)
+        .and_then(|(_, new)| new(direction, limits))
+        .ok_or_else(|| UnknownProtocol(protocol.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_protocol_builds_its_codec_and_the_error_lists_them() {
+        assert_eq!(PROTOCOLS, ["redis", "thrift", "dubbo"]);
+        for name in PROTOCOLS {
+            for d in [Direction::Request, Direction::Response] {
+                let c = new_codec(name, d, Limits::default()).unwrap();
+                assert_eq!(c.protocol(), *name);
+            }
+        }
+        let Err(e) = new_codec("http", Direction::Request, Limits::default()) else {
+            panic!("http is not a codec");
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"unknown protocol "http" (known: redis, thrift, dubbo)"#
+        );
+    }
 }
