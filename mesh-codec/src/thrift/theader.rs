@@ -7,7 +7,8 @@
 
 use crate::{CodecError, Mutation};
 
-use super::wire::{Cur, R, write_varint};
+use super::read::{Cur, R, Stop};
+use super::wire::write_varint;
 
 pub(crate) const MAGIC: [u8; 2] = [0x0f, 0xff];
 pub(crate) const PROTO_BINARY: u64 = 0;
@@ -153,8 +154,8 @@ pub(crate) fn rebuild(
         if p { pkv.push((k, v)) } else { kv.push((k, v)) }
     })
     .map_err(|e| match e {
-        super::wire::Stop::Err(e) => *e,
-        super::wire::Stop::More => CodecError::malformed(4, "truncated THeader header"),
+        Stop::Err(e) => *e,
+        Stop::More => CodecError::malformed(4, "truncated THeader header"),
     })?;
     for (k, v) in mutation.iter() {
         match kv.iter_mut().find(|(ok, _)| *ok == k.as_bytes()) {

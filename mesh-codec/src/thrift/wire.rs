@@ -1,24 +1,10 @@
-//! Allocation-free readers for the Thrift binary and compact protocols: message header and a
-//! struct walker that skips a body by its encoded lengths.
+//! Message-level reading and writing for the Thrift binary and compact protocols: message
+//! headers, the first field of a reply, and whole structs skipped by the body skippers
+//! (`skip`); both stand on the read layer (`read`).
 
-use crate::{CodecError, Limits};
+use crate::CodecError;
 
-/// Why a read stopped: the input ends early (only when the end is not known) or an error.
-#[derive(Debug)]
-pub(crate) enum Stop {
-    More,
-    /// Boxed so that the hot `Result`s stay two words wide.
-    Err(Box<CodecError>),
-}
-
-impl From<CodecError> for Stop {
-    #[cold]
-    fn from(e: CodecError) -> Self {
-        Stop::Err(Box::new(e))
-    }
-}
-
-pub(crate) type R<T> = Result<T, Stop>;
+use super::read::{B_I32, B_STOP, B_STRING, C_BINARY, C_I32, C_STOP, Cur, R};
 
 /// The two wire protocols.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,140 +21,6 @@ pub(crate) const T_CALL: u8 = 1;
 pub(crate) const T_REPLY: u8 = 2;
 pub(crate) const T_EXCEPTION: u8 = 3;
 pub(crate) const T_ONEWAY: u8 = 4;
-
-/// A cursor over `buf` (absolute offsets). When `bounded`, `buf` ends where the message must
-/// end (a frame), so running past it is malformed; otherwise it asks for more input.
-#[derive(Debug)]
-pub(crate) struct Cur<'a> {
-    pub buf: &'a [u8],
-    pub pos: usize,
-    pub bounded: bool,
-    pub limits: Limits,
-    /// Added to offsets in errors (where `buf` starts inside the message).
-    pub base: usize,
-}
-
-impl<'a> Cur<'a> {
-    pub fn new(buf: &'a [u8], pos: usize, bounded: bool, limits: Limits) -> Self {
-        Cur {
-            buf,
-            pos,
-            bounded,
-            limits,
-            base: 0,
-        }
-    }
-
-    /// What the body skippers need of this cursor besides the bytes.
-    #[inline]
-    pub fn ctx(&self) -> super::skip::Ctx {
-        super::skip::Ctx {
-            limits: self.limits,
-            bounded: self.bounded,
-            base: self.base,
-        }
-    }
-
-    #[inline]
-    pub fn off(&self) -> usize {
-        self.base + self.pos
-    }
-
-    /// Makes sure `n` more bytes are available.
-    #[inline]
-    fn need(&self, n: usize) -> R<()> {
-        let end = self.pos.saturating_add(n);
-        if end <= self.buf.len() {
-            return Ok(());
-        }
-        Err(self.past_end(end))
-    }
-
-    #[cold]
-    fn past_end(&self, end: usize) -> Stop {
-        if self.bounded {
-            CodecError::malformed(self.off(), "value runs past the end of the frame").into()
-        } else if self.base + end > self.limits.max_frame_size {
-            CodecError::FrameTooLarge {
-                offset: self.off(),
-                size: (self.base + end) as u64,
-                limit: self.limits.max_frame_size,
-            }
-            .into()
-        } else {
-            Stop::More
-        }
-    }
-
-    #[inline]
-    pub fn skip(&mut self, n: usize) -> R<()> {
-        self.need(n)?;
-        self.pos += n;
-        Ok(())
-    }
-
-    #[inline]
-    pub fn u8(&mut self) -> R<u8> {
-        self.need(1)?;
-        let b = self.buf[self.pos];
-        self.pos += 1;
-        Ok(b)
-    }
-
-    #[inline]
-    pub fn be_i16(&mut self) -> R<i16> {
-        self.need(2)?;
-        let v = i16::from_be_bytes([self.buf[self.pos], self.buf[self.pos + 1]]);
-        self.pos += 2;
-        Ok(v)
-    }
-
-    #[inline]
-    pub fn be_i32(&mut self) -> R<i32> {
-        self.need(4)?;
-        let b = &self.buf[self.pos..self.pos + 4];
-        self.pos += 4;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    pub fn bytes(&mut self, n: usize) -> R<&'a [u8]> {
-        self.need(n)?;
-        let s = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(s)
-    }
-
-    /// Unsigned LEB128 varint of at most `max_bytes` bytes.
-    #[inline]
-    pub fn varint(&mut self, max_bytes: usize) -> R<u64> {
-        let start = self.off();
-        let mut v: u64 = 0;
-        for i in 0..max_bytes {
-            let b = self.u8()?;
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if b & 0x80 == 0 {
-                return Ok(v);
-            }
-        }
-        Err(CodecError::malformed(start, "varint too long").into())
-    }
-
-    /// A length (binary i32 or compact varint) checked against the limits.
-    fn check_len(&self, at: usize, len: i64) -> R<usize> {
-        if len < 0 {
-            return Err(CodecError::malformed(at, "negative length").into());
-        }
-        if len as u64 > self.limits.max_frame_size as u64 {
-            return Err(CodecError::FrameTooLarge {
-                offset: at,
-                size: len as u64,
-                limit: self.limits.max_frame_size,
-            }
-            .into());
-        }
-        Ok(len as usize)
-    }
-}
 
 /// The header of one message.
 #[derive(Debug, Clone, Copy)]
@@ -274,7 +126,7 @@ fn compact_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
         return None;
     }
     // seqid: a varint of at most five bytes, truncated to 32 bits as the checked reader does.
-    let (seqid, p) = super::skip::varint32(buf, c.pos + 2, &c.ctx()).ok()?;
+    let (seqid, p) = super::read::varint32(buf, c.pos + 2, &c.ctx()).ok()?;
     let n = usize::from(*buf.get(p)?);
     if n >= 0x80 || n > c.limits.max_frame_size {
         return None;
@@ -288,11 +140,6 @@ fn compact_header_fast<'a>(c: &mut Cur<'a>) -> Option<MsgHeader<'a>> {
     })
 }
 
-// Binary type ids.
-const B_STOP: u8 = 0;
-const B_I32: u8 = 8;
-const B_STRING: u8 = 11;
-
 /// Reads the first field header of a binary struct: `None` for an empty struct, else
 /// (field id, type). The cursor is left after the field header.
 pub(crate) fn binary_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
@@ -303,11 +150,6 @@ pub(crate) fn binary_first_field(c: &mut Cur<'_>) -> R<Option<(i16, u8)>> {
     let id = c.be_i16()?;
     Ok(Some((id, t)))
 }
-
-// Compact type ids.
-const C_STOP: u8 = 0;
-const C_I32: u8 = 5;
-const C_BINARY: u8 = 8;
 
 /// Reads a compact field header; `None` at STOP. Returns (field id, type).
 #[inline]
@@ -413,7 +255,9 @@ pub(crate) fn write_varint(out: &mut Vec<u8>, mut v: u64) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::read::Stop;
     use super::*;
+    use crate::Limits;
 
     fn cur(b: &[u8]) -> Cur<'_> {
         Cur::new(b, 0, false, Limits::DEFAULT)
