@@ -103,10 +103,16 @@ pub struct Decoder<'a> {
     pos: usize,
     limits: HessianLimits,
     ctx: Context,
-    /// Names (class, field and type names) already built for [`Decoder::read_value`], by
-    /// offset: every object of a class shares its names, so a long name defined once and
-    /// used by many one-byte objects costs its length once, not once per object.
-    names: HashMap<usize, Arc<str>>,
+    /// Names built for [`Decoder::read_value`]; made on first use (`skip` needs none).
+    names: Option<Box<Names>>,
+}
+
+/// Names (class, field and type names) already built, by offset: every object of a class
+/// shares its names, so a long name defined once and used by many one-byte objects costs its
+/// length once, not once per object.
+#[derive(Debug, Default)]
+struct Names {
+    by_offset: HashMap<usize, Arc<str>>,
     /// The field names of each class (by class number), built on its first object.
     class_fields: HashMap<usize, Arc<[Arc<str>]>>,
 }
@@ -137,8 +143,7 @@ impl<'a> Decoder<'a> {
             pos: 0,
             limits,
             ctx,
-            names: HashMap::new(),
-            class_fields: HashMap::new(),
+            names: None,
         }
     }
 
@@ -565,17 +570,18 @@ impl<'a> Decoder<'a> {
 
     /// The (shared) string at `at`, built once per offset.
     fn name_at(&mut self, at: usize) -> Result<Arc<str>> {
-        if let Some(n) = self.names.get(&at) {
+        if let Some(n) = self.names.as_ref().and_then(|c| c.by_offset.get(&at)) {
             return Ok(Arc::clone(n));
         }
         let n: Arc<str> = Arc::from(self.str_at(at)?);
-        self.names.insert(at, Arc::clone(&n));
+        let names = self.names.get_or_insert_default();
+        names.by_offset.insert(at, Arc::clone(&n));
         Ok(n)
     }
 
     /// The field names of class number `idx`, built once per class.
     fn fields_of(&mut self, idx: usize, class: ClassDef) -> Result<Arc<[Arc<str>]>> {
-        if let Some(f) = self.class_fields.get(&idx) {
+        if let Some(f) = self.names.as_ref().and_then(|c| c.class_fields.get(&idx)) {
             return Ok(Arc::clone(f));
         }
         let saved = self.pos;
@@ -591,7 +597,8 @@ impl<'a> Decoder<'a> {
             .into_iter()
             .map(|at| self.name_at(at))
             .collect::<Result<_>>()?;
-        self.class_fields.insert(idx, Arc::clone(&names));
+        let cache = self.names.get_or_insert_default();
+        cache.class_fields.insert(idx, Arc::clone(&names));
         Ok(names)
     }
 
