@@ -484,10 +484,7 @@ fn alias_expansion_is_bounded_by_the_input() {
     let mut lol = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let p = format!("*a{}", i - 1);
-        lol.push_str(&format!(
-            "a{i}: &a{i} [{}]\n",
-            [p.as_str(); 10].join(", ")
-        ));
+        lol.push_str(&format!("a{i}: &a{i} [{}]\n", [p.as_str(); 10].join(", ")));
     }
     assert!(
         parse_documents(&lol)
