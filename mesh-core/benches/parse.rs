@@ -1,4 +1,4 @@
-//! YAML in: `mesh_core::yaml::parse_documents` (saphyr-parser events, built with limits) against
+//! YAML in: `mesh_core::parse_documents` (saphyr-parser events, built with limits) against
 //! what it replaced, measured in the same run: serde_norway (libyaml) in one pass, and
 //! serde_norway on two threads (the text split at a `---` line in the middle), which
 //! mesh-core did for large texts until the library stopped starting threads of its own.
@@ -64,12 +64,12 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     for n in [1_000usize, 10_000] {
         let text = input(n);
-        let docs = mesh_core::yaml::parse_documents(&text).expect("parses");
+        let docs = mesh_core::parse_documents(&text).expect("parses");
         assert_eq!(docs, serde_norway(&text));
         assert_eq!(docs, serde_norway_two_threads(&text));
         g.throughput(Throughput::Bytes(text.len() as u64));
         g.bench_with_input(BenchmarkId::new("meshplane", n), &text, |b, t| {
-            b.iter(|| mesh_core::yaml::parse_documents(t).expect("parses"))
+            b.iter(|| mesh_core::parse_documents(t).expect("parses"))
         });
         g.bench_with_input(BenchmarkId::new("serde_norway", n), &text, |b, t| {
             b.iter(|| serde_norway(t))

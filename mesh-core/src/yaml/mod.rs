@@ -6,4 +6,4 @@ mod parse;
 mod tests;
 
 pub use emit::{emit_documents, to_yaml, to_yaml_ordered};
-pub use parse::{Budget, MAX_DEPTH, Stats, parse_documents, parse_with_stats};
+pub use parse::parse_documents;

@@ -16,7 +16,7 @@
 //! everything else a string; quoted and block scalars are strings; `!!bool`, `!!int`,
 //! `!!float` and `!!null` force (or refuse) a type, other global tags (`!!str`, `!!binary`, …)
 //! read as strings; local tags (`!foo`) are refused; keys are the scalar's text.
-//! `mesh-core/tests/yaml_parse.rs` checks that against serde_norway.
+//! `parse_tests.rs` checks that against serde_norway.
 
 use std::collections::HashMap;
 
@@ -613,3 +613,7 @@ fn first_key_position(text: &str, map_event: u64, key: &str) -> Option<Marker> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;

@@ -1,4 +1,4 @@
-//! The YAML reader (`mesh_core::yaml::parse_documents`, saphyr-parser events) against the one it
+//! The YAML reader (`parse_documents`, saphyr-parser events) against the one it
 //! replaced (serde_norway, libyaml): the same values for every YAML file in the repository and
 //! for generated documents, the limits that serde_norway lacked (linear work on deep flow
 //! nesting, a budget on alias expansion, duplicate keys, a BOM), and the growth of the work with
@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mesh_core::yaml::{Budget, MAX_DEPTH, parse_documents, parse_with_stats};
+use super::{Budget, MAX_DEPTH, parse_documents, parse_with_stats};
 use proptest::prelude::*;
 use serde::Deserialize;
 use serde_json::{Value, json};
