@@ -208,6 +208,19 @@ fn scalar(i: usize, style: u8) -> String {
     }
 }
 
+/// A key: as [`scalar`], but an empty key is quoted (an empty plain key, `: 1`, is valid YAML
+/// 1.2, which libyaml refused; not compared).
+fn key(i: usize, style: u8) -> String {
+    scalar(
+        i,
+        if SCALARS[i].is_empty() && style == 0 {
+            1
+        } else {
+            style
+        },
+    )
+}
+
 /// Writes `t` as YAML: block or flow as the tree says (flow inside flow).
 fn write(t: &Tree, indent: usize, in_flow: bool, out: &mut String) {
     let pad = " ".repeat(indent);
@@ -261,7 +274,7 @@ fn write(t: &Tree, indent: usize, in_flow: bool, out: &mut String) {
                     if n > 0 {
                         out.push_str(", ");
                     }
-                    out.push_str(&format!("{}: ", scalar(*k, *q)));
+                    out.push_str(&format!("{}: ", key(*k, *q)));
                     write(v, indent, true, out);
                 }
                 out.push('}');
@@ -271,7 +284,7 @@ fn write(t: &Tree, indent: usize, in_flow: bool, out: &mut String) {
             } else {
                 out.push('\n');
                 for (k, q, v) in entries {
-                    out.push_str(&format!("{pad}{}: ", scalar(*k, *q)));
+                    out.push_str(&format!("{pad}{}: ", key(*k, *q)));
                     write(v, indent + 2, false, out);
                 }
             }
