@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Writes the hostile inputs that tests/hostile/manifest.txt runs through meshctl.
+
+    generate.py --small DIR   # the small inputs (committed under tests/hostile/inputs/)
+    generate.py --large DIR   # the large ones (written at test time, never committed)
+
+Python 3 standard library only; the output is deterministic (fixed seeds), so the committed
+small inputs can be checked against a fresh run. Add a case: a function below that returns
+bytes, registered in SMALL or LARGE, plus a line in manifest.txt.
+"""
+import argparse
+import pathlib
+import random
+import struct
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def example(name="reviews-local.yaml"):
+    return (ROOT / "examples" / "crds" / name).read_bytes()
+
+
+def limiter(i=0, extra=b""):
+    """A valid SmartLimiter with its Service."""
+    return (
+        b"---\napiVersion: microservice.slime.io/v1alpha2\nkind: SmartLimiter\n"
+        b"metadata: {name: svc%d, namespace: default}\nspec:\n  sets:\n    _base:\n"
+        b"      descriptor:\n      - action: {quota: \"5\", fill_interval: {seconds: 60}, "
+        b"strategy: single}\n        condition: \"true\"\n        target: {port: 9080}\n"
+        b"%s---\napiVersion: v1\nkind: Service\nmetadata: {name: svc%d, namespace: default}\n"
+        b"spec: {selector: {app: svc%d}}\n" % (i, extra, i, i)
+    )
+
+
+def garbage(seed, n):
+    rnd = random.Random(seed)
+    return bytes(rnd.randrange(256) for _ in range(n))
+
+
+# ---- YAML / render -------------------------------------------------------------------------
+
+def flow_nesting(open_, n):
+    return lambda: open_.encode() * n
+
+
+def alias_fan_out(keys, items):
+    def make():
+        out = [b"l: &l [" + b", ".join([b"x"] * items) + b"]\n"]
+        out += [b"k%d: *l\n" % i for i in range(keys)]
+        return b"".join(out)
+    return make
+
+
+def billion_laughs():
+    out = [b"a0: &a0 [" + b", ".join([b"lol"] * 10) + b"]\n"]
+    for i in range(1, 12):
+        out.append(b"a%d: &a%d [%s]\n" % (i, i, b", ".join([b"*a%d" % (i - 1)] * 10)))
+    return b"".join(out)
+
+
+def duplicate_base():
+    text = limiter()
+    return text.replace(
+        b"    _base:\n",
+        b"    _base:\n      descriptor: []\n    _base:\n", 1)
+
+
+def duplicate_name():
+    return limiter().replace(b"metadata: {name: svc0,", b"metadata: {name: svc0, name: other,", 1)
+
+
+def block_nesting_inline(n):
+    return lambda: b"- " * n + b"x\n"
+
+
+def block_nesting_indented(n):
+    return lambda: b"".join(b" " * i + b"a:\n" for i in range(n))
+
+
+def huge_scalar(n):
+    return lambda: b"apiVersion: v1\nkind: ConfigMap\ndata: {x: \"" + b"a" * n + b"\"}\n"
+
+
+def huge_key(n):
+    return lambda: b"k" * n + b": 1\n"
+
+
+def many_empty_documents(n):
+    return lambda: b"---\n" * n
+
+
+def many_ignored_objects(n):
+    return lambda: b"".join(
+        b"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\n" % i for i in range(n))
+
+
+def many_limiters(n):
+    return lambda: b"".join(limiter(i) for i in range(n))
+
+
+SMALL = {
+    # YAML items of issue 12 (3, 5, 10, 11) and their neighbours
+    "yaml-bom.yaml": lambda: b"\xef\xbb\xbf" + example(),
+    "yaml-bom-every-document.yaml": lambda: b"\xef\xbb\xbf" + limiter().replace(b"---\napiVersion: v1", b"...\n\xef\xbb\xbf---\napiVersion: v1"),
+    "yaml-duplicate-base.yaml": duplicate_base,
+    "yaml-duplicate-name.yaml": duplicate_name,
+    "yaml-billion-laughs.yaml": billion_laughs,
+    "yaml-flow-seq-4k.yaml": flow_nesting("[", 4096),
+    "yaml-flow-map-4k.yaml": flow_nesting("{a: ", 4096),
+    "yaml-unknown-anchor.yaml": lambda: b"a: *nowhere\n",
+    "yaml-local-tag.yaml": lambda: b"!evil {a: 1}\n",
+    "yaml-complex-key.yaml": lambda: b"? [a, b]\n: 1\n",
+    "yaml-truncated.yaml": lambda: example()[: len(example()) // 2] + b"\"unterminated",
+    "yaml-nul.yaml": lambda: example().replace(b"reviews", b"rev\x00iews", 1),
+    "yaml-non-utf8.yaml": lambda: example().replace(b"reviews", b"rev\xff\xfeiews", 1),
+    "yaml-garbage.bin": lambda: garbage(1, 4096),
+    "yaml-tabs.yaml": lambda: b"a:\n\t- b\n",
+    "yaml-only-comments.yaml": lambda: b"# nothing\n---\n# still nothing\n",
+    "empty.bin": lambda: b"",
+    # decode: every protocol, both directions
+    "redis-truncated.bin": lambda: b"*3\r\n$3\r\nSET\r\n$1\r\nk",
+    "redis-huge-bulk.bin": lambda: b"*2\r\n$3\r\nGET\r\n$99999999999\r\nabc",
+    "redis-huge-count.bin": lambda: b"*2147483647\r\n$3\r\nGET\r\n",
+    "redis-negative-length.bin": lambda: b"*1\r\n$-7\r\n",
+    "redis-overflow-length.bin": lambda: b"*1\r\n$99999999999999999999999\r\nx\r\n",
+    "redis-deep.bin": lambda: b"*1\r\n" * 20000 + b":1\r\n",
+    "redis-deep-map.bin": lambda: b"%1\r\n+k\r\n" * 5000 + b"_\r\n",
+    "redis-garbage.bin": lambda: garbage(2, 4096),
+    "thrift-truncated.bin": lambda: struct.pack(">I", 40) + b"\x80\x01\x00\x01\x00\x00\x00\x03get",
+    "thrift-huge-frame.bin": lambda: struct.pack(">I", 0x7FFFFFF0) + b"\x80\x01\x00\x01",
+    "thrift-huge-name.bin": lambda: b"\x80\x01\x00\x01" + struct.pack(">I", 0x7FFFFFF0) + b"get",
+    "thrift-huge-list.bin": lambda: b"\x80\x01\x00\x01\x00\x00\x00\x03get\x00\x00\x00\x01"
+    + b"\x0f\x00\x01\x08" + struct.pack(">I", 0x7FFFFFF0) + b"\x00\x00\x00\x01",
+    "thrift-deep.bin": lambda: b"\x80\x01\x00\x01\x00\x00\x00\x03get\x00\x00\x00\x01"
+    + b"\x0c\x00\x01" * 20000 + b"\x00" * 20001,
+    "thrift-compact-deep.bin": lambda: b"\x82\x21\x01\x03get" + b"\x1c" * 20000 + b"\x00" * 20001,
+    "thrift-theader-huge.bin": lambda: struct.pack(">I", 64) + b"\x0f\xff\x00\x00"
+    + struct.pack(">I", 1) + b"\xff\xff" + b"\x00" * 54,
+    "thrift-garbage.bin": lambda: garbage(3, 4096),
+    "dubbo-truncated.bin": lambda: b"\xda\xbb\xc2\x00" + b"\x00" * 8 + struct.pack(">I", 100) + b"\x052.0.2",
+    "dubbo-huge-body.bin": lambda: b"\xda\xbb\xc2\x00" + b"\x00" * 8 + b"\xff\xff\xff\xff" + b"\x052.0.2",
+    "dubbo-bad-magic.bin": lambda: b"\xda\xbc\xc2\x00" + b"\x00" * 8 + struct.pack(">I", 0),
+    "dubbo-deep.bin": lambda: dubbo_request(b"\x052.0.2\x03svc\x050.0.0\x03foo\x12Ljava/lang/Object;"
+                                            + b"\x57" * 20000 + b"\x5a" * 20000 + b"\x48\x5a"),
+    "dubbo-huge-string.bin": lambda: dubbo_request(b"\x052.0.2\x53\xff\xff" + b"a" * 16),
+    "dubbo-response-garbage-body.bin": lambda: b"\xda\xbb\x02\x14" + b"\x00" * 8 + struct.pack(">I", 64) + garbage(4, 64),
+    "dubbo-garbage.bin": lambda: garbage(5, 4096),
+}
+
+
+def dubbo_request(body):
+    return b"\xda\xbb\xc2\x00" + b"\x00" * 7 + b"\x01" + struct.pack(">I", len(body)) + body
+
+
+LARGE = {
+    "yaml-flow-seq-1e5.yaml": flow_nesting("[", 100_000),
+    "yaml-flow-map-1e5.yaml": flow_nesting("{a: ", 100_000),
+    "yaml-flow-mixed-1e6.yaml": flow_nesting("{a: [", 1_000_000),
+    "yaml-alias-fan-out.yaml": alias_fan_out(100_000, 100),
+    "yaml-block-nesting-inline-1e5.yaml": block_nesting_inline(100_000),
+    "yaml-block-nesting-indented-3k.yaml": block_nesting_indented(3000),
+    "yaml-huge-scalar-4m.yaml": huge_scalar(4 << 20),
+    "yaml-huge-key-2m.yaml": huge_key(2 << 20),
+    "yaml-empty-documents-2e5.yaml": many_empty_documents(200_000),
+    "yaml-ignored-objects-2e4.yaml": many_ignored_objects(20_000),
+    "yaml-limiters-2000.yaml": many_limiters(2000),
+    "redis-deep-1e6.bin": lambda: b"*1\r\n" * 1_000_000 + b":1\r\n",
+    "redis-many-commands.bin": lambda: b"*1\r\n$4\r\nPING\r\n" * 50_000,
+    "thrift-deep-1e6.bin": lambda: b"\x80\x01\x00\x01\x00\x00\x00\x03get\x00\x00\x00\x01"
+    + b"\x0c\x00\x01" * 1_000_000,
+    "dubbo-deep-1e6.bin": lambda: dubbo_request(b"\x052.0.2\x03svc\x050.0.0\x03foo\x12Ljava/lang/Object;"
+                                                + b"\x57" * 1_000_000),
+    "garbage-8m.bin": lambda: garbage(6, 1 << 16) * 128,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--small", type=pathlib.Path)
+    ap.add_argument("--large", type=pathlib.Path)
+    args = ap.parse_args()
+    if not args.small and not args.large:
+        ap.error("give --small DIR and/or --large DIR")
+    for target, cases in ((args.small, SMALL), (args.large, LARGE)):
+        if target is None:
+            continue
+        target.mkdir(parents=True, exist_ok=True)
+        for name, make in sorted(cases.items()):
+            data = make()
+            if cases is SMALL and len(data) > 128 * 1024:
+                sys.exit(f"{name}: {len(data)} bytes is not small; move it to LARGE")
+            (target / name).write_bytes(data)
+
+
+if __name__ == "__main__":
+    main()
