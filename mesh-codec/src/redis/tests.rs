@@ -422,3 +422,64 @@ fn doubles_are_checked_by_the_same_rule_as_the_value_decoder() {
         assert!(Value::decode(good, &Limits::DEFAULT).unwrap().is_some());
     }
 }
+
+/// Bytes searched for line ends while a reply of `n` bytes arrives `chunk` bytes at a time,
+/// decoded after every chunk as a `Framer` does; also checks the reply decodes whole.
+fn line_bytes_searched(line: &[u8], chunk: usize) -> u64 {
+    let mut c = RedisCodec::new(Direction::Response, Limits::default());
+    let mut md = Metadata::new();
+    let before = wire::LINE_BYTES.with(|c| c.get());
+    let mut k = 0;
+    loop {
+        k = (k + chunk).min(line.len());
+        match c.decode(&line[..k], &mut md).unwrap() {
+            DecodeStatus::Done { consumed } => {
+                assert_eq!((consumed, k), (line.len(), line.len()));
+                break;
+            }
+            DecodeStatus::NeedMoreData { .. } => assert!(k < line.len()),
+        }
+    }
+    wire::LINE_BYTES.with(|c| c.get()) - before
+}
+
+#[test]
+fn a_long_line_arriving_in_chunks_is_searched_once() {
+    for (kind, n) in [
+        (b'+', 1 << 20),
+        (b'-', 1 << 20),
+        (b'(', 1 << 20),
+        (b',', 1 << 20),
+    ] {
+        let mut line = vec![kind];
+        line.extend(std::iter::repeat_n(b'1', n));
+        line.extend_from_slice(b"\r\n");
+        let (a, b) = (
+            line_bytes_searched(&line, 1024),
+            line_bytes_searched(&line, 1023),
+        );
+        // Once through the line (plus one byte per chunk); a search from the line start per
+        // chunk would be ~n²/2048 (512 MiB).
+        assert!(
+            a <= 2 * n as u64 && b <= 2 * n as u64,
+            "{}: {a} / {b} bytes",
+            kind as char
+        );
+    }
+    // A CR at the end of a chunk, its LF in the next.
+    let mut line = b"+".to_vec();
+    line.extend(std::iter::repeat_n(b'x', 1022));
+    line.extend_from_slice(b"\r\n");
+    assert_eq!(line.len(), 1025);
+    line_bytes_searched(&line, 1024);
+    // A bare LF found after a resumed search is still malformed.
+    let mut c = RedisCodec::new(Direction::Response, Limits::default());
+    let mut md = Metadata::new();
+    let bad = b"+abcdef\nxyz\r\n";
+    assert!(matches!(
+        c.decode(&bad[..4], &mut md),
+        Ok(DecodeStatus::NeedMoreData { .. })
+    ));
+    let e = c.decode(bad, &mut md).unwrap_err();
+    assert_eq!(e.offset(), Some(7));
+}

@@ -117,9 +117,29 @@ pub(crate) fn line_end(
     msg_start: usize,
     limits: &Limits,
 ) -> Result<Option<usize>, CodecError> {
-    match buf[pos..].iter().position(|&b| b == b'\r' || b == b'\n') {
+    line_end_from(buf, pos, msg_start, limits)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes `line_end_from` searched on this thread (the complexity tests count them).
+    pub(crate) static LINE_BYTES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// [`line_end`] for a line whose bytes before `from` (≥ its start) are known to hold no CR
+/// or LF: the search starts there.
+#[inline]
+fn line_end_from(
+    buf: &[u8],
+    from: usize,
+    msg_start: usize,
+    limits: &Limits,
+) -> Result<Option<usize>, CodecError> {
+    #[cfg(test)]
+    LINE_BYTES.with(|c| c.set(c.get() + (buf.len() - from) as u64));
+    match buf[from..].iter().position(|&b| b == b'\r' || b == b'\n') {
         Some(rel) => {
-            let cr = pos + rel;
+            let cr = from + rel;
             if buf[cr] == b'\n' {
                 return Err(malformed(cr, "LF without CR inside a line"));
             }
@@ -224,6 +244,7 @@ pub(crate) fn scan_value(
         state.first = None;
         state.have_value = false;
         state.scan = Scan::default();
+        state.line_scanned = 0;
     }
     let r = scan_from(buf, limits, state);
     if let Ok(Step::Need(_)) = r {
@@ -250,6 +271,10 @@ pub(crate) struct ScanState {
     active: bool,
     fp: [u8; FINGERPRINT],
     fp_len: usize,
+    /// When the incomplete frame is a line: the input length searched for its end last time
+    /// (those bytes, but for the last, which may be the CR, hold no CR or LF), so a long line
+    /// arriving in many chunks is searched once, not once per chunk.
+    line_scanned: usize,
 }
 
 impl ScanState {
@@ -266,10 +291,14 @@ fn scan_from(buf: &[u8], limits: &Limits, state: &mut ScanState) -> Result<Step<
         first,
         have_value,
         scan,
+        line_scanned,
         ..
     } = state;
     let mut pos = *saved;
+    // Only the first frame of this call (the one that was incomplete) has been searched.
+    let mut searched = std::mem::take(line_scanned);
     loop {
+        let hint = std::mem::take(&mut searched);
         let hdr = pos;
         *saved = hdr;
         let Some(&t) = buf.get(pos) else {
@@ -282,7 +311,9 @@ fn scan_from(buf: &[u8], limits: &Limits, state: &mut ScanState) -> Result<Step<
         let mut blob = 0usize;
         let ty = match t {
             b'+' | b'-' | b'(' | b',' => {
-                let Some(cr) = line_end(buf, pos, 0, limits)? else {
+                let from = pos.max(hint.saturating_sub(1)).min(buf.len());
+                let Some(cr) = line_end_from(buf, from, 0, limits)? else {
+                    *line_scanned = buf.len();
                     return Ok(Step::Need(None));
                 };
                 let line = &buf[pos..cr];
