@@ -149,6 +149,72 @@ SMALL = {
 }
 
 
+# --- codec probes (issue 12 items 1, 2, 7 and their siblings) ------------------------------
+def hessian_str(v):
+    b = v.encode()
+    n = len(v)
+    if n < 32:
+        return bytes([n]) + b
+    if n < 1024:
+        return bytes([0x30 + (n >> 8), n & 0xFF]) + b
+    assert n < 0x10000
+    return b"S" + struct.pack(">H", n) + b
+
+
+def dubbo_frame(flags, status, body):
+    return b"\xda\xbb" + bytes([flags, status]) + struct.pack(">QI", 7, len(body)) + body
+
+
+def dubbo_head(desc="Ljava/lang/Object;"):
+    return b"".join(hessian_str(v) for v in ("2.0.2", "com.example.Svc", "1.0", "m", desc))
+
+
+def dubbo_attachments(n):
+    return b"H" + b"".join(hessian_str(f"attachment-{i}") + hessian_str(str(i)) for i in range(n)) + b"Z"
+
+
+def dubbo_many_attachments(response):
+    def make():
+        if response:
+            return dubbo_frame(0x02, 20, b"\x94N" + dubbo_attachments(50_000))
+        return dubbo_frame(0xC2, 0, dubbo_head("") + dubbo_attachments(50_000))
+    return make
+
+
+def dubbo_fill(size, prefix, unit, suffix=b""):
+    """A request whose one Object argument fills a frame of `size` bytes with `unit`."""
+    def make():
+        head = dubbo_head() + prefix
+        room = size - 16 - len(head) - len(suffix)
+        return dubbo_frame(0xC2, 0, head + unit * (room // len(unit)) + suffix)
+    return make
+
+
+def theader_keys(n):
+    """A THeader frame (binary add call) with n distinct three-byte info keys, empty values."""
+    def make():
+        abc = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+        a = len(abc)
+        count = b""
+        v = n
+        while v >= 0x80:
+            count += bytes([v & 0x7F | 0x80])
+            v >>= 7
+        count += bytes([v])
+        hdr = b"\x00\x00\x01" + count + b"".join(
+            b"\x03" + bytes([abc[i // (a * a)], abc[i // a % a], abc[i % a]]) + b"\x00" for i in range(n))
+        hdr += b"\x00" * (-len(hdr) % 4)
+        payload = b"\x80\x01\x00\x01\x00\x00\x00\x03add\x00\x00\x00\x00\x00"
+        return (struct.pack(">I", 10 + len(hdr) + len(payload)) + b"\x0f\xff" + b"\x00" * 6
+                + struct.pack(">H", len(hdr) // 4) + hdr + payload)
+    return make
+
+
+FIELD_NAME_CLASS = b"C\x00I\x00\x10\x00\x00" + b"\x00" * (1 << 20)  # 1 Mi empty field names
+TYPED_LISTS = b"W" + b"\x70\x00" * (1 << 19) + b"Z"  # 512 Ki typed lists, each a new type
+LONG_CLASS = b"C" + hessian_str("c" * 60_000) + b"\x90W"  # a class with a long name, no fields
+
+
 def dubbo_request(body):
     return b"\xda\xbb\xc2\x00" + b"\x00" * 7 + b"\x01" + struct.pack(">I", len(body)) + body
 
@@ -172,6 +238,14 @@ LARGE = {
     "dubbo-deep-1e6.bin": lambda: dubbo_request(b"\x052.0.2\x03svc\x050.0.0\x03foo\x12Ljava/lang/Object;"
                                                 + b"\x57" * 1_000_000),
     "garbage-8m.bin": lambda: garbage(6, 1 << 16) * 128,
+    "dubbo-attachments-5e4.bin": dubbo_many_attachments(False),
+    "dubbo-response-attachments-5e4.bin": dubbo_many_attachments(True),
+    "thrift-theader-keys-52000.bin": theader_keys(52_000),
+    "dubbo-class-definition-bomb-64m.bin": dubbo_fill(64 << 20, b"", b"C\x00\x90"),
+    "dubbo-field-name-bomb-8m.bin": dubbo_fill(8 << 20, b"", FIELD_NAME_CLASS),
+    "dubbo-type-definition-bomb-16m.bin": dubbo_fill(16 << 20, b"W", TYPED_LISTS, b"Z"),
+    "dubbo-long-class-objects.bin": dubbo_fill(1 << 20, LONG_CLASS, b"\x60", b"Z"),
+    "dubbo-heartbeat-16m.bin": lambda: dubbo_frame(0xE2, 0, b"W" * (16 << 20)),
 }
 
 
