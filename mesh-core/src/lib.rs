@@ -42,6 +42,7 @@ mod input;
 pub mod options;
 mod prototext;
 mod render;
+mod rules;
 mod slime;
 mod yaml;
 

@@ -82,7 +82,8 @@ fn render_objects(
     options: &RenderOptions,
 ) -> Result<(Vec<Value>, Vec<String>), RenderErrors> {
     let documents = input::read(docs, options);
-    let mut problems = documents.problems;
+    let mut problems = options.module.problems();
+    problems.extend(documents.problems);
     let mut warnings = documents.warnings;
     let objects = crate::slime::limiter::render(
         &documents.smart_limiters,

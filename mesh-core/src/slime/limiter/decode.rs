@@ -507,8 +507,12 @@ fn suggestion(unknown: &str) -> Option<&'static str> {
         .iter()
         .find(|k| norm(k) == u)
         .or_else(|| {
+            // Lengths more than 2 apart are more than 2 edits apart: skipping them keeps a
+            // hostile 1 MB key from costing an edit-distance table of 1 MB per known field.
+            let chars = unknown.chars().count();
             known
                 .iter()
+                .filter(|k| k.chars().count().abs_diff(chars) <= 2)
                 .map(|k| (edit_distance(k, unknown), k))
                 .filter(|(d, _)| *d <= 2)
                 .min_by_key(|(d, _)| *d)
@@ -564,6 +568,10 @@ mod tests {
         assert_eq!(suggestion("workload_selector"), Some("workloadSelector"));
         assert_eq!(suggestion("headers_to_add"), Some("headers_to_add"));
         assert_eq!(suggestion("completely_different"), None);
+        // Two multi-byte substitutions: 9 bytes, 5 characters, 2 edits from `quota`.
+        assert_eq!(suggestion("qu€€a"), Some("quota"));
+        // A 1 MB key is compared with no known field (each would cost a 1 MB table).
+        assert_eq!(suggestion(&"x".repeat(1 << 20)), None);
         for f in [
             "descriptor",
             "matchSource",

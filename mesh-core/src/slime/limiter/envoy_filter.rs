@@ -24,7 +24,7 @@ use mesh_envoy::typed::{
 };
 
 use super::items::{Item, Limiter, RouteTarget, SetPlan, kinds, local_entries, source_of};
-use super::model::{BASE_SET, MatchSource, Matcher};
+use super::model::{MatchSource, Matcher};
 use crate::options::ModuleConfig;
 use crate::prototext::Warped;
 
@@ -143,11 +143,7 @@ pub(super) fn envoy_filter(lim: &Limiter, set: &SetPlan, module: &ModuleConfig) 
             patches.push(merge(apply_to, route_match(&r, module), value));
         }
     }
-    let name = if set.name == BASE_SET {
-        format!("{}.{}.ratelimit", lim.name, lim.namespace)
-    } else {
-        format!("{}.{}.{}.ratelimit", lim.name, lim.namespace, set.name)
-    };
+    let name = super::plan::envoy_filter_name(&lim.name, &lim.namespace, &set.name);
     let meta = &lim.sl.metadata;
     let metadata = ObjectMeta {
         name,
@@ -249,11 +245,16 @@ fn route_match(r: &RouteTarget, module: &ModuleConfig) -> Match {
 /// Groups route targets in first-seen order.
 fn group_routes<'a>(items: impl Iterator<Item = &'a Item>) -> Vec<(RouteTarget, Vec<&'a Item>)> {
     let mut groups: Vec<(RouteTarget, Vec<&Item>)> = Vec::new();
+    // Route → its group, so that many routes cost one lookup each rather than a scan.
+    let mut index: std::collections::HashMap<&RouteTarget, usize> = Default::default();
     for it in items {
         for r in &it.routes {
-            match groups.iter_mut().find(|(g, _)| g == r) {
-                Some((_, v)) => v.push(it),
-                None => groups.push((r.clone(), vec![it])),
+            match index.get(r) {
+                Some(&g) => groups[g].1.push(it),
+                None => {
+                    index.insert(r, groups.len());
+                    groups.push((r.clone(), vec![it]));
+                }
             }
         }
     }

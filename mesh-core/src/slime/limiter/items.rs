@@ -48,7 +48,7 @@ pub(crate) struct Item {
 }
 
 /// A route (or, with an empty `route`, a virtual host) a descriptor applies to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct RouteTarget {
     pub(crate) context: PatchContext,
     pub(crate) vhost: String,

@@ -7,6 +7,10 @@ use super::checks::Checks;
 use super::items::source_of;
 use super::model::{MatchSource, SmartLimitDescriptor};
 use crate::options::ModuleConfig;
+use crate::rules::http;
+
+/// The most matcher copies a SourceIpMatch list may expand into (IPs × matchers).
+const MAX_EXPANDED_MATCHERS: usize = 100_000;
 
 /// Checks every matcher of `d`; a source-IP matcher's index and IP list go to `ips`.
 pub(super) fn check_matchers(
@@ -72,17 +76,19 @@ pub(super) fn check_matchers(
         };
         if source != MatchSource::SourceIpMatch && m.name.is_empty() {
             checks.fail(format!("{mp}.name"), "required");
+        } else if source == MatchSource::HeadMatch
+            && let Err(e) = http::header_name(&m.name, http::HeaderUse::Match)
+        {
+            checks.fail(format!("{mp}.name"), e);
+        } else if source == MatchSource::QueryMatch
+            && let Err(e) = http::query_parameter_name(&m.name)
+        {
+            checks.fail(format!("{mp}.name"), e);
         }
         if !m.regex_match.is_empty()
-            && let Err(e) = regex_syntax::Parser::new().parse(&m.regex_match)
+            && let Err(e) = http::re2(&m.regex_match)
         {
-            checks.fail(
-                format!("{mp}.regex_match"),
-                format!(
-                    "not a valid RE2 regex: {}",
-                    e.to_string().lines().last().unwrap_or("")
-                ),
-            );
+            checks.fail(format!("{mp}.regex_match"), e);
         }
         if m.present_match_separate {
             if !global || source != MatchSource::HeadMatch {
@@ -168,6 +174,18 @@ pub(super) fn check_matchers(
                     } else if !seen.insert(ip.clone()) {
                         checks.fail(format!("{mp}.exact_match"), format!("{ip} is listed twice"));
                     }
+                }
+                // Each IP becomes a descriptor carrying every matcher: bound the copies, so that
+                // a short input cannot expand into gigabytes of output.
+                if list.len().saturating_mul(n) > MAX_EXPANDED_MATCHERS {
+                    checks.fail(
+                        format!("{mp}.exact_match"),
+                        format!(
+                            "{} IPs × {n} matchers would expand into {} matcher copies (one descriptor per IP); at most {MAX_EXPANDED_MATCHERS}: split the descriptor",
+                            list.len(),
+                            list.len().saturating_mul(n)
+                        ),
+                    );
                 }
                 *ips = Some((i, list));
             }

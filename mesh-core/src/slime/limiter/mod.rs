@@ -24,6 +24,7 @@ use serde_json::Value;
 use crate::error::{Problem, Sink};
 use crate::input::World;
 use crate::options::RenderOptions;
+use crate::rules::k8s;
 use items::Limiter;
 
 /// Decodes, plans and translates the SmartLimiters of one render: the objects in output order,
@@ -51,11 +52,7 @@ pub(crate) fn render(
             && !seen.insert(key)
         {
             let mut dup = Vec::new();
-            Sink {
-                object: id.clone(),
-                out: &mut dup,
-            }
-            .err("", "the same SmartLimiter is given twice");
+            Sink::new(id.clone(), &mut dup).err("", "the same SmartLimiter is given twice");
             local_problems.splice(p.duplicate_at..p.duplicate_at, dup);
         }
         warnings.extend(p.lim.warnings.iter().map(|w| format!("{id}: {w}")));
@@ -125,16 +122,21 @@ struct Planned {
 
 fn plan_limiter(id: &str, doc: &Value, world: &World, options: &RenderOptions) -> Planned {
     let mut local_problems = Vec::new();
-    let mut sink = Sink {
-        object: id.to_string(),
-        out: &mut local_problems,
-    };
+    let mut sink = Sink::new(id, &mut local_problems);
     let sl = decode::smart_limiter(doc, options.allow_unknown_fields, &mut sink);
     let name = sl.metadata.name.clone().unwrap_or_default();
     if name.is_empty() {
         sink.err("metadata.name", "required");
+    } else if let Err(e) = k8s::subdomain(&name) {
+        sink.err("metadata.name", e);
     }
     let namespace = sl.metadata.namespace.clone().unwrap_or_default();
+    if let Err(e) = k8s::label(&namespace) {
+        sink.err("metadata.namespace", e);
+    }
+    if let Some(labels) = &sl.metadata.labels {
+        plan::check_labels(labels, "metadata.labels", "", &mut sink);
+    }
     let key = (!name.is_empty()).then(|| (namespace, name.clone()));
     let duplicate_at = local_problems.len();
     let mut lim = Limiter {
@@ -154,10 +156,7 @@ fn plan_limiter(id: &str, doc: &Value, world: &World, options: &RenderOptions) -
         warnings: Vec::new(),
     };
     // Plan even after decode problems, so that every problem is reported at once.
-    let mut sink = Sink {
-        object: id.to_string(),
-        out: &mut local_problems,
-    };
+    let mut sink = Sink::new(id, &mut local_problems);
     plan::plan(&mut lim, world, options, &mut sink);
     Planned {
         lim,

@@ -2,7 +2,7 @@
 //! every descriptor validated, evaluated against the metric material and built into [`Item`]s
 //! (one per source IP), and the checks across descriptors (Ids, local duplicates).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use mesh_envoy::local_ratelimit::DescriptorEntry;
@@ -16,6 +16,7 @@ use crate::error::Sink;
 use crate::input::{self, Subset, World};
 use crate::options::{ModuleConfig, RenderOptions};
 use crate::prototext::{Warped, descriptor_key, descriptor_value};
+use crate::rules::{http, k8s};
 
 /// Validates a limiter and evaluates its descriptors into `lim.sets`.
 pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Sink) {
@@ -26,11 +27,7 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
             "spec.rls: deprecated and unused (the RLS address is module configuration)".into(),
         );
     }
-    for k in spec.workload_selector.keys() {
-        if k.is_empty() {
-            sink.err("spec.workloadSelector", "label keys must not be empty");
-        }
-    }
+    check_labels(&spec.workload_selector, "spec.workloadSelector", "", sink);
     let any_outbound = spec.sets.values().any(|s| {
         s.descriptor.iter().any(|d| {
             d.target
@@ -54,16 +51,23 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
     } else if !spec.host.is_empty() {
         let host = input::fqdn(&spec.host, &lim.namespace);
         match world.selector_for_host(&host) {
-            Some(s) if !s.is_empty() => s
-                .iter()
-                .map(|(k, v)| {
-                    if v.is_empty() {
-                        (k.clone(), "default".into())
-                    } else {
-                        (k.clone(), v.clone())
-                    }
-                })
-                .collect(),
+            Some(s) if !s.is_empty() => {
+                check_labels(
+                    s,
+                    "spec.host",
+                    &format!("the workload selector of {host}"),
+                    sink,
+                );
+                s.iter()
+                    .map(|(k, v)| {
+                        if v.is_empty() {
+                            (k.clone(), "default".into())
+                        } else {
+                            (k.clone(), v.clone())
+                        }
+                    })
+                    .collect()
+            }
             _ => {
                 sink.err(
                     "spec.host",
@@ -76,7 +80,11 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
         }
     } else {
         match world.service(&lim.namespace, &lim.name) {
-            Some(s) if !s.selector.is_empty() => s.selector.clone(),
+            Some(s) if !s.selector.is_empty() => {
+                let what = format!("Service {}/{} spec.selector", s.namespace, s.name);
+                check_labels(&s.selector, "", &what, sink);
+                s.selector.clone()
+            }
             Some(_) => {
                 sink.err(
                     "",
@@ -107,6 +115,12 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
         input::fqdn(&spec.host, &lim.namespace)
     };
     let subsets: Vec<&Subset> = world.subsets(&host);
+    // By name, first wins: N sets cost N lookups rather than N scans of the subsets.
+    let mut subset_index: HashMap<&str, &Subset> = HashMap::new();
+    for s in &subsets {
+        subset_index.entry(s.name.as_str()).or_insert(s);
+    }
+    let names_ok = k8s::subdomain(&lim.name).is_ok() && k8s::label(&lim.namespace).is_ok();
     if spec.sets.values().all(|s| s.descriptor.is_empty()) {
         lim.warnings
             .push("spec.sets: no descriptors, nothing to generate".into());
@@ -126,19 +140,40 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
                 );
                 continue;
             }
-            match subsets.iter().find(|s| &s.name == set_name) {
-                Some(s) => set_selector.extend(s.labels.clone()),
+            match subset_index.get(set_name.as_str()) {
+                Some(s) => {
+                    check_labels(
+                        &s.labels,
+                        &set_path,
+                        "its DestinationRule subset labels",
+                        sink,
+                    );
+                    set_selector.extend(s.labels.clone());
+                }
                 None => {
-                    let known: Vec<&str> = subsets.iter().map(|s| s.name.as_str()).collect();
                     sink.err(
                         &set_path,
                         format!(
                             "no DestinationRule subset {set_name:?} for host {host} in the input (subsets: {}); Slime would ignore this set",
-                            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                            known_subsets(&subsets)
                         ),
                     );
                     continue;
                 }
+            }
+        }
+        if names_ok {
+            let generated = envoy_filter_name(&lim.name, &lim.namespace, set_name);
+            if let Err(e) = k8s::subdomain(&generated) {
+                let at = if set_name == BASE_SET {
+                    "metadata.name"
+                } else {
+                    set_path.as_str()
+                };
+                sink.err(
+                    at,
+                    format!("the EnvoyFilter name {generated:?} generated from it {e}"),
+                );
             }
         }
         let mut items = Vec::new();
@@ -173,6 +208,58 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
         }
     }
     lim.sl.spec = spec;
+}
+
+/// `<name>.<namespace>[.<subset>].ratelimit`, Slime's EnvoyFilter name for a set.
+pub(super) fn envoy_filter_name(name: &str, namespace: &str, set: &str) -> String {
+    if set == BASE_SET {
+        format!("{name}.{namespace}.ratelimit")
+    } else {
+        format!("{name}.{namespace}.{set}.ratelimit")
+    }
+}
+
+/// Label keys and values as the API server (and Istio's workloadSelector validation) accepts
+/// them. Labels of the object itself are reported each at its own path; labels taken from
+/// another object (`source`) at `path`, naming that object.
+pub(super) fn check_labels(
+    labels: &BTreeMap<String, String>,
+    path: &str,
+    source: &str,
+    sink: &mut Sink,
+) {
+    for (k, v) in labels {
+        for e in [k8s::label_key(k), k8s::label_value(v)]
+            .into_iter()
+            .filter_map(Result::err)
+        {
+            if source.is_empty() {
+                sink.err(format!("{path}[{k:?}]"), e);
+            } else {
+                sink.err(path, format!("{source}: {e}"));
+            }
+        }
+    }
+}
+
+/// The subset names listed in an error, at most 20 of them (10 000 sets against 10 000
+/// subsets would otherwise print 10⁸ names).
+fn known_subsets(subsets: &[&Subset]) -> String {
+    const SHOWN: usize = 20;
+    if subsets.is_empty() {
+        return "none".into();
+    }
+    let mut out: Vec<&str> = subsets
+        .iter()
+        .take(SHOWN)
+        .map(|s| s.name.as_str())
+        .collect();
+    let more;
+    if subsets.len() > SHOWN {
+        more = format!("and {} more", subsets.len() - SHOWN);
+        out.push(&more);
+    }
+    out.join(", ")
 }
 
 /// What validation established about a descriptor.
@@ -304,8 +391,14 @@ fn validate<'d>(
         ));
     }
     for (i, h) in action.headers_to_add.iter().enumerate() {
+        let hp = format!("{path}.action.headers_to_add[{i}]");
         if h.key.is_empty() {
-            checks.fail(format!("{path}.action.headers_to_add[{i}].key"), "required");
+            checks.fail(format!("{hp}.key"), "required");
+        } else if !global && let Err(e) = http::header_name(&h.key, http::HeaderUse::Add) {
+            checks.fail(format!("{hp}.key"), e);
+        }
+        if !global && let Err(e) = http::added_header_value(&h.value) {
+            checks.fail(format!("{hp}.value"), e);
         }
     }
     let custom = match (d.custom_key.is_empty(), d.custom_value.is_empty()) {
@@ -480,12 +573,13 @@ fn build(
 
 /// Envoy rejects a LocalRateLimit with two descriptors with the same entries.
 fn check_local_duplicates(items: &[Item], set_path: &str, sink: &mut Sink) {
-    let mut by_route: BTreeMap<&RouteTarget, Vec<Vec<DescriptorEntry>>> = BTreeMap::new();
+    // One set of (route, entries): a list per route made N descriptors on one route cost N²
+    // comparisons.
+    let mut seen: HashSet<(&RouteTarget, Vec<DescriptorEntry>)> = HashSet::new();
     for it in items.iter().filter(|i| !i.global) {
         let entries = local_entries(it);
         for r in &it.routes {
-            let seen = by_route.entry(r).or_default();
-            if seen.contains(&entries) {
+            if !seen.insert((r, entries.clone())) {
                 sink.err(
                     set_path.to_string(),
                     format!(
@@ -495,8 +589,6 @@ fn check_local_duplicates(items: &[Item], set_path: &str, sink: &mut Sink) {
                         entries.iter().map(|e| format!("{}={}", e.key, e.value)).collect::<Vec<_>>()
                     ),
                 );
-            } else {
-                seen.push(entries.clone());
             }
         }
     }

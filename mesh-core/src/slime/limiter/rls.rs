@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::items::{Item, kinds};
 use crate::error::Problem;
 use crate::options::ModuleConfig;
+use crate::rules::k8s;
 use crate::yaml;
 
 /// Slime's `generateGlobalRateLimitDescriptor` for one global descriptor (per-descriptor
@@ -127,6 +128,20 @@ pub(super) fn rls_config_map(
         &serde_json::to_value(&cfg).expect("RLS config serializes"),
         KEY_ORDER,
     );
+    if text.len() > k8s::MAX_CONFIG_MAP_BYTES {
+        return Err(Problem {
+            object: format!(
+                "{}/{}",
+                module.rls_config_map_namespace, module.rls_config_map_name
+            ),
+            path: "data[\"config.yaml\"]".into(),
+            message: format!(
+                "the RLS config is {} bytes; the API server accepts at most {} bytes of ConfigMap data (split the global limits over fewer descriptors)",
+                text.len(),
+                k8s::MAX_CONFIG_MAP_BYTES
+            ),
+        });
+    }
     cm.data = BTreeMap::from([("config.yaml".to_string(), text)]);
     for k in [
         "resourceVersion",
