@@ -99,6 +99,50 @@ def many_limiters(n):
     return lambda: b"".join(limiter(i) for i in range(n))
 
 
+# ---- render: output Envoy or the API server would reject, and many problems (issue 12 items
+# 4, 12, 13, 14) --------------------------------------------------------------------------
+
+def descriptors(n, action=b'{quota: "0", fill_interval: {seconds: 60}}', extra=b""):
+    """One SmartLimiter with n descriptors (quota 0 by default: n same-kind errors)."""
+    d = (b"      - action: " + action + b"\n        condition: \"true\"\n"
+         b"        target: {port: 9080}\n" + extra)
+    return lambda: limiter().replace(
+        b"      descriptor:\n", b"      descriptor:\n" + d * n, 1).replace(
+        b"      - action: {quota: \"5\", fill_interval: {seconds: 60}, strategy: single}\n"
+        b"        condition: \"true\"\n        target: {port: 9080}\n", b"", 1)
+
+
+def sets_without_rule(n):
+    sets = b"".join(b"    s%05d:\n      descriptor:\n      - action: {quota: \"1\", fill_interval: "
+                    b"{seconds: 60}}\n        condition: \"true\"\n        target: {port: 9080}\n" % i
+                    for i in range(n))
+    return lambda: limiter().replace(b"  sets:\n", b"  sets:\n" + sets, 1)
+
+
+def header_value(value):
+    return lambda: limiter().replace(
+        b"strategy: single}", b"strategy: single, headers_to_add: [{key: x-limited, value: " + value + b"}]}", 1)
+
+
+def match_name(name):
+    return lambda: limiter().replace(
+        b"        target: {port: 9080}\n", b"        match: [{name: " + name + b", exact_match: a}]\n"
+        b"        target: {port: 9080}\n", 1)
+
+
+def source_ips(ips, headers):
+    ip_list = b",".join(b"10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255) for i in range(ips))
+    hs = b"".join(b", {name: x-h%d, exact_match: a}" % i for i in range(headers))
+    return lambda: limiter().replace(
+        b"        target: {port: 9080}\n", b"        match: [{matchSource: SourceIpMatch, exact_match: \""
+        + ip_list + b"\"}" + hs + b"]\n        target: {port: 9080}\n", 1)
+
+
+def unknown_key(n):
+    # An explicit key (`? `): implicit keys are limited to 1 024 characters by YAML itself.
+    return lambda: limiter().replace(b"  sets:\n", b"  ? " + b"k" * n + b"\n  : 1\n  sets:\n", 1)
+
+
 SMALL = {
     # YAML items of issue 12 (3, 5, 10, 11) and their neighbours
     "yaml-bom.yaml": lambda: b"\xef\xbb\xbf" + example(),
@@ -118,6 +162,15 @@ SMALL = {
     "yaml-tabs.yaml": lambda: b"a:\n\t- b\n",
     "yaml-only-comments.yaml": lambda: b"# nothing\n---\n# still nothing\n",
     "empty.bin": lambda: b"",
+    # render: output Envoy or the API server would reject (issue 12 items 12, 13, 14)
+    "render-header-value-crlf.yaml": header_value(b'"a\\r\\nInjected: 1"'),
+    "render-header-value-16385.yaml": header_value(b"v" * 16385),
+    "render-header-value-percent.yaml": header_value(b'"100%"'),
+    "render-match-name-nul.yaml": match_name(b'"x\\0user"'),
+    "render-name-10000.yaml": lambda: limiter().replace(b"name: svc0,", b"name: " + b"r" * 10000 + b",", 1),
+    "render-name-invalid.yaml": lambda: limiter().replace(b"name: svc0,", b"name: Reviews_Service!,", 1),
+    "render-source-ip-expansion.yaml": source_ips(1000, 200),
+    "metrics-nan.yaml": lambda: b"_base:\n  pod: .nan\n  cpu: {sum: -.inf}\n",
     # decode: every protocol, both directions
     "redis-truncated.bin": lambda: b"*3\r\n$3\r\nSET\r\n$1\r\nk",
     "redis-huge-bulk.bin": lambda: b"*2\r\n$3\r\nGET\r\n$99999999999\r\nabc",
@@ -246,6 +299,9 @@ LARGE = {
     "dubbo-type-definition-bomb-16m.bin": dubbo_fill(16 << 20, b"W", TYPED_LISTS, b"Z"),
     "dubbo-long-class-objects.bin": dubbo_fill(1 << 20, LONG_CLASS, b"\x60", b"Z"),
     "dubbo-heartbeat-16m.bin": lambda: dubbo_frame(0xE2, 0, b"W" * (16 << 20)),
+    "render-same-errors-1e4.yaml": descriptors(10_000),
+    "render-sets-without-rule-1e4.yaml": sets_without_rule(10_000),
+    "render-unknown-key-1m.yaml": unknown_key(1 << 20),
 }
 
 
