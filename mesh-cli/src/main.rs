@@ -1,4 +1,5 @@
 //! `meshctl`: a thin shell over the Meshplane crates. It holds no logic of its own.
+#![forbid(unsafe_code)] // the workspace only denies it, for the FFI crates' sake
 
 use std::process::ExitCode;
 

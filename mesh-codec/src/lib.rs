@@ -27,6 +27,7 @@
 //! Data flows one way: `bytes → decode → Metadata → route/limit → encode`. Callers own the
 //! buffers; [`stream::Framer`] helps when input arrives in arbitrary chunks, and the `tokio`
 //! feature adds a `tokio_util::codec` adapter.
+#![forbid(unsafe_code)] // the workspace only denies it, for the FFI crates' sake
 
 mod codec;
 mod error;

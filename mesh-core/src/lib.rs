@@ -33,6 +33,7 @@
 //! assert_eq!(errs.len(), 1);
 //! assert!(errs.to_string().starts_with("default/reviews: spec.sets._base.descriptor[0].action.quota:"));
 //! ```
+#![forbid(unsafe_code)] // the workspace only denies it, for the FFI crates' sake
 
 pub mod calc;
 pub mod crd;

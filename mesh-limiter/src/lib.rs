@@ -24,6 +24,7 @@
 //! clock.advance(Duration::from_secs(6)); // continuous refill: one token every 6 s
 //! assert!(rl.check(&req).allowed);
 //! ```
+#![forbid(unsafe_code)] // the workspace only denies it, for the FFI crates' sake
 
 pub mod adaptive;
 pub mod clock;

@@ -115,12 +115,14 @@ pub struct meshplane_kv {
 
 /// A codec for one direction of one connection. Not thread-safe: use it from one thread at a
 /// time (it may move between threads). Free with `meshplane_codec_free`.
+#[derive(Debug)]
 pub struct meshplane_codec {
     _private: [u8; 0],
 }
 
 /// Bytes owned by the library (from the `*_to_buffer` functions). Free with
 /// `meshplane_buffer_free`.
+#[derive(Debug)]
 pub struct meshplane_buffer {
     _private: [u8; 0],
 }

@@ -152,6 +152,7 @@ pub extern "C" fn meshplane_result_is_error(result: u32) -> bool {
 
 /// Details of a failed constructor or translation: a list of problems, each a message with the
 /// object and field path it refers to. Immutable; free with `meshplane_error_free`.
+#[derive(Debug)]
 pub struct meshplane_error {
     _private: [u8; 0],
 }

@@ -20,6 +20,10 @@
 //! assert_eq!(rc, meshplane_result::UnknownProtocol);
 //! assert!(codec.is_null()); // out-params are written only on success
 //! ```
+// The workspace denies `unsafe_code`; a C API cannot exist without it: `#[unsafe(no_mangle)]`
+// exports, `unsafe extern "C" fn`s taking raw pointers and the blocks that dereference them.
+// Every other workspace lint applies here as everywhere.
+#![allow(unsafe_code)]
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)] // every `unsafe fn` documents its contract in `# Safety`
 

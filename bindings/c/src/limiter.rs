@@ -21,17 +21,20 @@ use crate::ffi::{Handle, array, boundary, free_handle, handle_ref, into_handle, 
 
 /// A clock that moves only when told to (`meshplane_clock_advance`), for tests and
 /// simulations. Limiters created with it share its time. Thread-safe.
+#[derive(Debug)]
 pub struct meshplane_clock {
     _private: [u8; 0],
 }
 
 /// The Envoy local rate limiter (token buckets + descriptors). Thread-safe: share one handle
 /// between threads.
+#[derive(Debug)]
 pub struct meshplane_rate_limiter {
     _private: [u8; 0],
 }
 
 /// An adaptive concurrency limiter. Thread-safe: share one handle between threads.
+#[derive(Debug)]
 pub struct meshplane_concurrency_limiter {
     _private: [u8; 0],
 }

@@ -17,6 +17,7 @@ pub const MESHPLANE_TRANSLATE_ALLOW_UNKNOWN_FIELDS: meshplane_translate_flags = 
 pub const MESHPLANE_TRANSLATE_INCLUDE_STATUS: meshplane_translate_flags = 2;
 
 /// The output of a successful translation. Immutable; free with `meshplane_translation_free`.
+#[derive(Debug)]
 pub struct meshplane_translation {
     _private: [u8; 0],
 }

@@ -6,6 +6,7 @@
 //! hessian2_interop equal A.tsv B.tsv        # "name<TAB>EQUAL|DIFF" for names in both files
 //! ```
 //! A vector that fails to decode is printed as `name<TAB>ERROR <reason>`.
+#![forbid(unsafe_code)] // the workspace only denies it, for the FFI crates' sake
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};

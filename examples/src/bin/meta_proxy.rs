@@ -16,6 +16,7 @@
 //! `--reject KEY=VALUE` answers requests whose metadata KEY equals VALUE locally with the
 //! codec's `on_error` (route not found) instead of forwarding them; local replies are written as
 //! soon as the request is seen, so they can overtake earlier pipelined responses.
+#![forbid(unsafe_code)] // the workspace only denies it, for the FFI crates' sake
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
