@@ -84,15 +84,13 @@ use thiserror::Error;
 
 use crate::ManualClock;
 use crate::adaptive::rng::Rng;
-use crate::adaptive::{
-    AdaptiveLimiter, Aimd, BbrConfig, BbrGuard, EnvoyGradient, Fixed, Gradient2, GradientConfig,
-    Limiter, Outcome, Permit, TokenBucketLimiter, Unlimited, Vegas, VegasConfig, Windowed,
-    WindowedConfig,
-};
+use crate::adaptive::{Limiter, Outcome, Permit};
 
 mod plot;
+mod spec;
 
 pub use plot::render_svg;
+pub use spec::{LimiterKind, LimiterSpec};
 
 /// Service-time distribution.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -170,10 +168,27 @@ impl Default for SimConfig {
 /// A configuration the simulator cannot run.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum SimError {
+    /// A field out of its range (the message names it and the accepted range).
     #[error("{0}")]
-    Invalid(&'static str),
+    Invalid(String),
     #[error("limiter configuration: {0}")]
     Limiter(String),
+}
+
+/// The most arrivals one run may have, counting the 0.5× load baseline every report also runs.
+pub const MAX_ARRIVALS: f64 = 10_000_000.0;
+/// The longest run, SLO, mean service time or halving time.
+pub const MAX_TIME: Duration = Duration::from_secs(3600);
+/// The most time-series windows one run may have.
+pub const MAX_WINDOWS: u64 = 1_000_000;
+/// The largest Erlang shape (each service time draws this many exponentials).
+pub const MAX_ERLANG_K: u32 = 64;
+/// The offered load of the unloaded baseline ([`unloaded_p99_ns`]).
+pub const BASELINE_LOAD: f64 = 0.5;
+
+/// Nanoseconds, saturating (every time the simulator keeps is at most [`MAX_TIME`]).
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl SimConfig {
@@ -182,199 +197,80 @@ impl SimConfig {
         self.slots as f64 / self.service.mean().as_secs_f64()
     }
 
-    fn validate(&self) -> Result<(), SimError> {
+    /// Checks every field before any work is done: [`simulate`] and [`evaluate`] refuse a
+    /// configuration in time independent of its values.
+    pub fn validate(&self) -> Result<(), SimError> {
+        let invalid = |m: String| Err(SimError::Invalid(m));
+        let within = |d: Duration| !d.is_zero() && d <= MAX_TIME;
         if self.slots == 0 {
-            return Err(SimError::Invalid("slots must be > 0"));
+            return invalid("slots must be > 0".into());
         }
-        if self.service.mean().is_zero() {
-            return Err(SimError::Invalid("mean service time must be > 0"));
+        if !within(self.service.mean()) {
+            return invalid(format!(
+                "mean service time must be in (0, {} s], not {:?}",
+                MAX_TIME.as_secs(),
+                self.service.mean()
+            ));
         }
+        if let ServiceTime::Erlang { k, .. } = self.service
+            && !(1..=MAX_ERLANG_K).contains(&k)
+        {
+            return invalid(format!("Erlang k must be in 1..={MAX_ERLANG_K}, not {k}"));
+        }
+        // `{:?}` prints a float in the shortest form that reads back (`1e300`, `-1.0`).
         if !(self.load.is_finite() && self.load > 0.0 && self.load <= 1000.0) {
-            return Err(SimError::Invalid("load must be in (0, 1000]"));
+            return invalid(format!("load must be in (0, 1000], not {:?}", self.load));
         }
-        if self.duration.is_zero() || self.duration > Duration::from_secs(3600) {
-            return Err(SimError::Invalid("duration must be in (0, 3600 s]"));
+        if !within(self.duration) {
+            return invalid(format!(
+                "duration must be in (0, {} s], not {:?}",
+                MAX_TIME.as_secs(),
+                self.duration
+            ));
         }
         if self.warmup >= self.duration {
-            return Err(SimError::Invalid("warmup must be shorter than the run"));
+            return invalid("warmup must be shorter than the run".into());
         }
-        if self.window.is_zero() {
-            return Err(SimError::Invalid("window must be > 0"));
+        if self.window.is_zero() || ns(self.duration).div_ceil(ns(self.window)) > MAX_WINDOWS {
+            return invalid(format!(
+                "window must be > 0 and give at most {MAX_WINDOWS} windows, not {:?}",
+                self.window
+            ));
         }
-        if self.slo.is_zero() {
-            return Err(SimError::Invalid("slo must be > 0"));
+        if !within(self.slo) {
+            return invalid(format!(
+                "slo must be in (0, {} s], not {:?}",
+                MAX_TIME.as_secs(),
+                self.slo
+            ));
         }
-        if self.load * self.capacity_rps() * self.duration.as_secs_f64() > 10_000_000.0 {
-            return Err(SimError::Invalid(
-                "more than 10 M arrivals: shorten the run",
+        if let Some(h) = self.halve_at
+            && h > MAX_TIME
+        {
+            return invalid(format!(
+                "halve_at must be at most {} s, not {h:?}",
+                MAX_TIME.as_secs()
+            ));
+        }
+        let per_s = self.capacity_rps() * self.duration.as_secs_f64();
+        let expected = self.load * per_s;
+        if expected < 1.0 {
+            return invalid(format!(
+                "load {:?} × capacity {:.3}/s × {:?} is {expected:.3e} expected arrivals: nothing \
+                 to simulate (raise the load or the duration)",
+                self.load,
+                self.capacity_rps(),
+                self.duration
+            ));
+        }
+        if self.load.max(BASELINE_LOAD) * per_s > MAX_ARRIVALS {
+            return invalid(format!(
+                "{:.3e} arrivals (the run or its {BASELINE_LOAD}× load baseline) exceed \
+                 {MAX_ARRIVALS:.0e}: shorten the run or lower the slots",
+                self.load.max(BASELINE_LOAD) * per_s
             ));
         }
         Ok(())
-    }
-}
-
-/// Which limiter guards the server.
-#[derive(Debug, Clone)]
-pub enum LimiterSpec {
-    /// No limiter.
-    None,
-    /// A static concurrency limit.
-    Static(u32),
-    /// Envoy's token bucket (continuous refill): `tokens_per_fill` per `fill_interval`, burst
-    /// `max_tokens`.
-    TokenBucket {
-        max_tokens: u32,
-        tokens_per_fill: u32,
-        fill_interval: Duration,
-    },
-    /// Envoy's gradient controller.
-    Gradient(GradientConfig),
-    /// Netflix Gradient2 (per sample).
-    Gradient2(crate::adaptive::Gradient2Config),
-    /// Netflix Vegas (per sample).
-    Vegas(VegasConfig),
-    /// Netflix Vegas inside Netflix's `WindowedLimit` (one averaged sample per window).
-    VegasWindowed(VegasConfig, WindowedConfig),
-    /// Netflix Gradient2 inside `WindowedLimit`.
-    Gradient2Windowed(crate::adaptive::Gradient2Config, WindowedConfig),
-    /// Netflix AIMD (per sample; late responses are drops).
-    Aimd(crate::adaptive::AimdConfig),
-    /// aegis BBR guard; the CPU gauge reads busy slots ÷ slots.
-    Bbr(BbrConfig),
-}
-
-impl LimiterSpec {
-    /// The names `by_name` accepts.
-    pub const NAMES: &'static [&'static str] = &[
-        "none",
-        "static",
-        "gradient",
-        "gradient2",
-        "vegas",
-        "vegas-windowed",
-        "gradient2-windowed",
-        "aimd",
-        "bbr",
-    ];
-
-    /// The limiter called `name`, with its published defaults (Envoy's gradient controller with
-    /// a 100 ms update interval and a 10 s minRTT interval; the static limit is
-    /// [`operator_static_limit`]; the token
-    /// bucket refills 90 % of the initial capacity per 100 ms with the same burst).
-    /// Aliases: `unlimited`; `static-concurrency`; `token_bucket`, `tokenbucket`, `bucket`;
-    /// `envoy`, `envoy-gradient`; underscores for dashes.
-    pub fn by_name(name: &str, cfg: &SimConfig) -> Option<Self> {
-        let name = name.to_ascii_lowercase().replace('_', "-");
-        let name = match name.as_str() {
-            "unlimited" => "none",
-            "static-concurrency" => "static",
-            "tokenbucket" | "bucket" => "token-bucket",
-            "envoy" | "envoy-gradient" => "gradient",
-            other => other,
-        };
-        Some(match name {
-            "none" => LimiterSpec::None,
-            "static" => LimiterSpec::Static(operator_static_limit(cfg).unwrap_or(cfg.slots)),
-            "token-bucket" => {
-                let per_fill = (0.9 * cfg.capacity_rps() * 0.1).round().max(1.0) as u32;
-                LimiterSpec::TokenBucket {
-                    max_tokens: per_fill,
-                    tokens_per_fill: per_fill,
-                    fill_interval: Duration::from_millis(100),
-                }
-            }
-            "gradient" => LimiterSpec::Gradient(GradientConfig {
-                min_rtt_interval: Duration::from_secs(10),
-                seed: cfg.seed,
-                ..GradientConfig::default()
-            }),
-            "gradient2" => LimiterSpec::Gradient2(Default::default()),
-            "vegas" => LimiterSpec::Vegas(VegasConfig {
-                seed: cfg.seed,
-                ..VegasConfig::default()
-            }),
-            "vegas-windowed" => LimiterSpec::VegasWindowed(
-                VegasConfig {
-                    seed: cfg.seed,
-                    ..VegasConfig::default()
-                },
-                WindowedConfig::default(),
-            ),
-            "gradient2-windowed" => {
-                LimiterSpec::Gradient2Windowed(Default::default(), WindowedConfig::default())
-            }
-            "aimd" => LimiterSpec::Aimd(Default::default()),
-            // CPU read every 500 ms without smoothing (as Sentinel reads it): aegis' EMA (0.95)
-            // needs ~16 s of full load to cross 80 % from a cold start.
-            "bbr" => LimiterSpec::Bbr(BbrConfig {
-                cpu_decay: 0.0,
-                ..BbrConfig::default()
-            }),
-            _ => return None,
-        })
-    }
-
-    /// The short name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            LimiterSpec::None => "none",
-            LimiterSpec::Static(_) => "static",
-            LimiterSpec::TokenBucket { .. } => "token-bucket",
-            LimiterSpec::Gradient(_) => "gradient",
-            LimiterSpec::Gradient2(_) => "gradient2",
-            LimiterSpec::Vegas(_) => "vegas",
-            LimiterSpec::VegasWindowed(..) => "vegas-windowed",
-            LimiterSpec::Gradient2Windowed(..) => "gradient2-windowed",
-            LimiterSpec::Aimd(_) => "aimd",
-            LimiterSpec::Bbr(_) => "bbr",
-        }
-    }
-
-    fn build(
-        &self,
-        clock: &ManualClock,
-        cpu: &Arc<AtomicU32>,
-    ) -> Result<Box<dyn Limiter>, SimError> {
-        let c: Arc<dyn crate::Clock> = Arc::new(clock.clone());
-        Ok(match self {
-            LimiterSpec::None => Box::new(AdaptiveLimiter::new(Unlimited, c)),
-            LimiterSpec::Static(n) => Box::new(AdaptiveLimiter::new(Fixed(*n), c)),
-            LimiterSpec::TokenBucket {
-                max_tokens,
-                tokens_per_fill,
-                fill_interval,
-            } => {
-                let tb = crate::TokenBucket::new(
-                    *max_tokens,
-                    *tokens_per_fill,
-                    *fill_interval,
-                    c.clone(),
-                )
-                .map_err(|e| SimError::Limiter(e.to_string()))?;
-                Box::new(TokenBucketLimiter::new(tb, c))
-            }
-            LimiterSpec::Gradient(g) => Box::new(AdaptiveLimiter::new(
-                EnvoyGradient::new(g.clone()).map_err(|e| SimError::Limiter(e.to_string()))?,
-                c,
-            )),
-            LimiterSpec::Gradient2(g) => {
-                Box::new(AdaptiveLimiter::new(Gradient2::new(g.clone()), c))
-            }
-            LimiterSpec::Vegas(v) => Box::new(AdaptiveLimiter::new(Vegas::new(v.clone()), c)),
-            LimiterSpec::VegasWindowed(v, w) => Box::new(AdaptiveLimiter::new(
-                Windowed::new(Vegas::new(v.clone()), w.clone()),
-                c,
-            )),
-            LimiterSpec::Gradient2Windowed(g, w) => Box::new(AdaptiveLimiter::new(
-                Windowed::new(Gradient2::new(g.clone()), w.clone()),
-                c,
-            )),
-            LimiterSpec::Aimd(a) => Box::new(AdaptiveLimiter::new(Aimd::new(a.clone()), c)),
-            LimiterSpec::Bbr(b) => Box::new(AdaptiveLimiter::new(
-                BbrGuard::new(b.clone(), cpu.clone()),
-                c,
-            )),
-        })
     }
 }
 
@@ -431,7 +327,6 @@ pub fn simulate(cfg: &SimConfig, spec: &LimiterSpec) -> Result<RunData, SimError
     let cpu = Arc::new(AtomicU32::new(0));
     let limiter = spec.build(&clock, &cpu)?;
 
-    let ns = |d: Duration| d.as_nanos() as u64;
     let end = ns(cfg.duration);
     let warmup = ns(cfg.warmup);
     let slo = ns(cfg.slo);
@@ -445,11 +340,11 @@ pub fn simulate(cfg: &SimConfig, spec: &LimiterSpec) -> Result<RunData, SimError
         seq += 1;
         heap.push(Reverse((t, seq, ev)));
     };
-    push(
-        &mut heap,
-        (mean_arrival_ns * rng.exp1()) as u64,
-        Ev::Arrival,
-    );
+    // Gaps are saturating float-to-int casts added with saturation: no time wraps past `end`.
+    let first = (mean_arrival_ns * rng.exp1()) as u64;
+    if first < end {
+        push(&mut heap, first, Ev::Arrival);
+    }
 
     let mut jobs: Vec<Option<Job>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
@@ -512,7 +407,9 @@ pub fn simulate(cfg: &SimConfig, spec: &LimiterSpec) -> Result<RunData, SimError
         }
         match ev {
             Ev::Arrival => {
-                let next = t + (mean_arrival_ns * rng.exp1()) as u64 + 1;
+                let next = t
+                    .saturating_add((mean_arrival_ns * rng.exp1()) as u64)
+                    .saturating_add(1);
                 if next < end {
                     push(&mut heap, next, Ev::Arrival);
                 }
@@ -686,11 +583,8 @@ pub fn evaluate_with_series(
     let mut lat: Vec<u64> = run.served.iter().map(|&(_, l)| l).collect();
     let admitted_p99 = p99(&mut lat).unwrap_or(0.0);
 
-    let end = cfg.duration.as_nanos() as u64;
-    let halve_at = cfg
-        .halve_at
-        .map(|h| h.as_nanos() as u64)
-        .filter(|&h| h < end);
+    let end = ns(cfg.duration);
+    let halve_at = cfg.halve_at.map(ns).filter(|&h| h < end);
     let (reconverge_s, reconverged) = match halve_at {
         None => (0.0, true),
         Some(h) => reconvergence(&run.served, h, end, 2.0 * unloaded_p99),
@@ -750,7 +644,7 @@ pub fn evaluate_with_series(
 /// the latency goals.
 pub fn unloaded_p99_ns(cfg: &SimConfig) -> Result<f64, SimError> {
     let baseline_cfg = SimConfig {
-        load: 0.5,
+        load: BASELINE_LOAD,
         halve_at: None,
         ..cfg.clone()
     };
@@ -950,7 +844,95 @@ mod tests {
             "token-bucket"
         );
         for name in LimiterSpec::NAMES {
-            assert_eq!(LimiterSpec::by_name(name, &short()).unwrap().name(), *name);
+            assert_eq!(LimiterSpec::by_name(name, &short()).unwrap().name(), name);
         }
+    }
+
+    #[test]
+    fn names_come_from_one_list() {
+        assert_eq!(LimiterSpec::NAMES.len(), LimiterKind::ALL.len());
+        for (kind, name) in LimiterKind::ALL.into_iter().zip(LimiterSpec::NAMES) {
+            assert_eq!(kind.name(), name);
+            assert_eq!(LimiterKind::from_name(name), Some(kind));
+            assert_eq!(LimiterSpec::of_kind(kind, &short()).kind(), kind);
+            for alias in kind.aliases() {
+                assert_eq!(LimiterKind::from_name(&alias.to_uppercase()), Some(kind));
+            }
+        }
+        // Listed once: it used to be missing from NAMES although by_name accepted it.
+        assert!(LimiterSpec::NAMES.contains(&"token-bucket"));
+    }
+
+    /// Loads down to the smallest subnormal are inside (0, 1000]; they used to overflow the
+    /// arrival time (`t + gap + 1`, a panic in debug builds, a wrapped clock in release).
+    #[test]
+    fn tiny_loads_are_refused_not_overflowed() {
+        for load in [1e-15, 1e-300, 5e-324] {
+            let cfg = SimConfig { load, ..short() };
+            let err = simulate(&cfg, &LimiterSpec::None).unwrap_err();
+            assert!(err.to_string().contains("expected arrivals"), "{err}");
+        }
+        // The smallest load that gives arrivals runs; its arrival gaps saturate at the end.
+        let cfg = SimConfig {
+            load: 1.0 / (2000.0 * 6.0),
+            ..short()
+        };
+        let run = simulate(&cfg, &LimiterSpec::None).unwrap();
+        assert!(run.arrivals <= 20, "{}", run.arrivals);
+    }
+
+    /// Every report also runs the 0.5× load baseline: its arrivals count against the budget
+    /// before anything runs (it used to run the whole main simulation, 3 M arrivals, first).
+    #[test]
+    fn the_baseline_counts_against_the_arrival_budget() {
+        let cfg = SimConfig {
+            slots: 100_000,
+            load: 0.01,
+            duration: Duration::from_secs(30),
+            ..SimConfig::default()
+        };
+        let err = simulate(&cfg, &LimiterSpec::None).unwrap_err();
+        assert!(err.to_string().contains("baseline"), "{err}");
+        assert!(matches!(evaluate(&cfg, &LimiterSpec::None), Err(SimError::Invalid(_))));
+    }
+
+    /// Fields whose size sets the work or whose nanoseconds would not fit in a u64.
+    #[test]
+    fn work_and_times_are_bounded() {
+        let bad = |c: SimConfig| c.validate().unwrap_err().to_string();
+        let hour = Duration::from_secs(3600);
+        let e = bad(SimConfig {
+            service: ServiceTime::Erlang {
+                k: u32::MAX,
+                mean: Duration::from_millis(10),
+            },
+            ..short()
+        });
+        assert!(e.contains("Erlang k"), "{e}");
+        let e = bad(SimConfig {
+            window: Duration::from_nanos(1),
+            ..short()
+        });
+        assert!(e.contains("window"), "{e}");
+        let e = bad(SimConfig {
+            slo: hour * 1_000_000,
+            ..short()
+        });
+        assert!(e.contains("slo"), "{e}");
+        let e = bad(SimConfig {
+            halve_at: Some(hour * 1_000_000_000),
+            ..short()
+        });
+        assert!(e.contains("halve_at"), "{e}");
+        let e = bad(SimConfig {
+            service: ServiceTime::Constant(hour * 2),
+            ..short()
+        });
+        assert!(e.contains("service"), "{e}");
+        let e = bad(SimConfig {
+            load: -1.0,
+            ..short()
+        });
+        assert!(e.contains("not -1.0"), "{e}");
     }
 }
