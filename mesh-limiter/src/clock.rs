@@ -115,6 +115,72 @@ impl Clock for ManualClock {
     }
 }
 
+/// Time read once per event-loop iteration, as Envoy's workers read it: the dispatcher caches
+/// the monotonic time at the start of each loop iteration (`approximateMonotonicTime()`) and
+/// its token buckets read that, not the system clock, for every request.
+///
+/// `update()` reads the source clock and publishes the value; `now()` returns the last
+/// published value (one relaxed atomic load), so a limiter on a `CachedClock` costs the same
+/// per decision as one on a frozen [`ManualClock`]. The refill semantics do not change: a
+/// bucket computes its tokens from the time it is given, and between two updates time stands
+/// still (a token due in the middle of an iteration is seen at the next update; nothing is
+/// lost, since refill is computed from the elapsed time). The time never goes backwards: when
+/// several loops share one cache, `update()` keeps the larger reading.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use mesh_limiter::{CachedClock, Clock, ManualClock, TokenBucket};
+///
+/// let source = ManualClock::new();
+/// let clock = Arc::new(CachedClock::new(source.clone()));
+/// let bucket = TokenBucket::new(1, 1, Duration::from_secs(1), clock.clone()).unwrap();
+/// assert!(bucket.try_acquire());
+/// source.advance(Duration::from_secs(1));
+/// assert!(!bucket.try_acquire()); // the loop has not read the time yet
+/// clock.update(); // top of the next event-loop iteration
+/// assert!(bucket.try_acquire());
+/// ```
+#[derive(Debug)]
+pub struct CachedClock<C: Clock> {
+    source: C,
+    nanos: AtomicU64,
+}
+
+impl<C: Clock> CachedClock<C> {
+    /// A cache holding the source's current time.
+    pub fn new(source: C) -> Self {
+        let nanos = AtomicU64::new(source.now_nanos());
+        CachedClock { source, nanos }
+    }
+
+    /// Reads the source clock and publishes its time (call it once per event-loop
+    /// iteration); returns the time now published.
+    #[inline]
+    pub fn update(&self) -> Duration {
+        let now = self.source.now_nanos();
+        let before = self.nanos.fetch_max(now, Ordering::Relaxed);
+        Duration::from_nanos(now.max(before))
+    }
+
+    /// The clock the cache reads.
+    pub fn source(&self) -> &C {
+        &self.source
+    }
+}
+
+impl<C: Clock> Clock for CachedClock<C> {
+    #[inline]
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.now_nanos())
+    }
+
+    #[inline]
+    fn now_nanos(&self) -> u64 {
+        self.nanos.load(Ordering::Relaxed)
+    }
+}
+
 impl<C: Clock + ?Sized> Clock for Arc<C> {
     fn now(&self) -> Duration {
         (**self).now()
@@ -129,6 +195,22 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_clock_moves_only_on_update_and_never_back() {
+        let source = ManualClock::new();
+        source.set(Duration::from_secs(5));
+        let c = CachedClock::new(source.clone());
+        assert_eq!(c.now(), Duration::from_secs(5));
+        source.advance(Duration::from_secs(1));
+        assert_eq!(c.now(), Duration::from_secs(5));
+        assert_eq!(c.update(), Duration::from_secs(6));
+        assert_eq!(c.now_nanos(), 6_000_000_000);
+        // A lagging reading (another loop's, older) does not move the time back.
+        source.set(Duration::from_secs(4));
+        assert_eq!(c.update(), Duration::from_secs(6));
+        assert_eq!(c.now(), Duration::from_secs(6));
+    }
 
     #[test]
     fn quanta_clock_is_monotonic() {

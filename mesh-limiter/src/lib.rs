@@ -34,6 +34,6 @@ pub mod global;
 pub mod local;
 pub mod sim;
 
-pub use clock::{Clock, ManualClock, QuantaClock, SystemClock};
+pub use clock::{CachedClock, Clock, ManualClock, QuantaClock, SystemClock};
 pub use envoy_config::LocalRateLimit;
 pub use local::{Decision, LocalRateLimiter, TokenBucket};

@@ -1,4 +1,4 @@
-//! Multi-document YAML in ([`parse`]) and out ([`emit`]).
+//! Multi-document YAML in (module `parse`) and out (module `emit`).
 
 mod emit;
 mod parse;
