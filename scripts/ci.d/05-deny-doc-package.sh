@@ -28,5 +28,11 @@ for p in json.load(sys.stdin)["packages"]:
     if p["publish"] != []:
         print(p["name"])')
 [ ${#pkgs[@]} -ge 4 ] || die "only ${#pkgs[@]} publishable crates: ${pkgs[*]}"
+# The verification unpacks our own crates from a local registry (target/package/tmp-registry)
+# into $CARGO_HOME/registry/src/-<hash>/NAME-VERSION and reuses a copy already there, however
+# old (a previous run's sources): remove those first.
+for p in "${pkgs[@]}"; do
+  rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$p"-[0-9]*
+done
 log "cargo package ${pkgs[*]}"
 cargo package --locked "${pkgs[@]/#/-p=}"
