@@ -28,11 +28,18 @@ for p in json.load(sys.stdin)["packages"]:
     if p["publish"] != []:
         print(p["name"])')
 [ ${#pkgs[@]} -ge 4 ] || die "only ${#pkgs[@]} publishable crates: ${pkgs[*]}"
-# The verification unpacks our own crates from a local registry (target/package/tmp-registry)
-# into $CARGO_HOME/registry/src/-<hash>/NAME-VERSION and reuses a copy already there, however
-# old (a previous run's sources): remove those first.
+# The verification builds our crates as registry packages (unpacked from
+# target/package/tmp-registry into $CARGO_HOME/registry/src/-<hash>/NAME-VERSION, compiled in
+# target/debug). Cargo takes registry sources as immutable, so an earlier run's unpacked copy
+# and its build of the same version would be reused: remove both first.
 for p in "${pkgs[@]}"; do
   rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/"$p"-[0-9]*
+done
+for d in target/debug/deps/*.d; do
+  if grep -qE "registry/src/-[0-9a-f]+/mesh-" "$d"; then
+    h=${d##*-}
+    rm -rf target/debug/.fingerprint/*-"${h%.d}"
+  fi
 done
 log "cargo package ${pkgs[*]}"
 cargo package --locked "${pkgs[@]/#/-p=}"
