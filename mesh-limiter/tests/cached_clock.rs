@@ -39,7 +39,10 @@ fn token_bucket_decides_as_on_the_source_clock() {
         }
     }
     // The schedule exercises both outcomes.
-    assert!(allowed > 100 && denied > 100, "{allowed} allowed, {denied} denied");
+    assert!(
+        allowed > 100 && denied > 100,
+        "{allowed} allowed, {denied} denied"
+    );
 }
 
 #[test]
@@ -72,9 +75,15 @@ fn time_stands_still_between_updates() {
     let bucket = TokenBucket::new(1, 1, Duration::from_millis(100), cached.clone()).unwrap();
     assert!(bucket.try_acquire());
     source.advance(Duration::from_secs(10));
-    assert!(!bucket.try_acquire(), "the iteration still sees its start time");
+    assert!(
+        !bucket.try_acquire(),
+        "the iteration still sees its start time"
+    );
     assert_eq!(cached.now(), Duration::ZERO);
     cached.update();
     assert!(bucket.try_acquire());
-    assert!(!bucket.try_acquire(), "refill is capped at the burst, as on the source clock");
+    assert!(
+        !bucket.try_acquire(),
+        "refill is capped at the burst, as on the source clock"
+    );
 }

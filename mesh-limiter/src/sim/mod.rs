@@ -893,7 +893,10 @@ mod tests {
         };
         let err = simulate(&cfg, &LimiterSpec::None).unwrap_err();
         assert!(err.to_string().contains("baseline"), "{err}");
-        assert!(matches!(evaluate(&cfg, &LimiterSpec::None), Err(SimError::Invalid(_))));
+        assert!(matches!(
+            evaluate(&cfg, &LimiterSpec::None),
+            Err(SimError::Invalid(_))
+        ));
     }
 
     /// Fields whose size sets the work or whose nanoseconds would not fit in a u64.
