@@ -60,7 +60,7 @@ fn token_bucket(c: &mut Criterion) {
     g.bench_function("meshplane", |b| {
         b.iter(|| {
             n = n.wrapping_add(1);
-            if n % PER_ITERATION == 0 {
+            if n.is_multiple_of(PER_ITERATION) {
                 cached.update();
             }
             black_box(ours.try_acquire())

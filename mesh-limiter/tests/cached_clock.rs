@@ -59,7 +59,14 @@ fn local_rate_limiter_decides_as_on_the_source_clock() {
         source.advance(dt);
         cached.update();
         for r in 0..requests {
-            let req = [[("k", if (i as u32 + r) % 3 == 0 { "v" } else { "w" })]];
+            let req = [[(
+                "k",
+                if (i as u32 + r).is_multiple_of(3) {
+                    "v"
+                } else {
+                    "w"
+                },
+            )]];
             let (a, b) = (direct.check(&req), via_cache.check(&req));
             assert_eq!(a.allowed, b.allowed);
             assert_eq!(a.x_ratelimit(), b.x_ratelimit());
