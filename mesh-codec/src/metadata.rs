@@ -83,7 +83,7 @@ impl fmt::Display for TypedValue {
 /// allocated strings, so a connection that reuses one `Metadata` reaches a steady state with no
 /// heap allocation per message.
 ///
-/// Up to [`INDEX_FROM`] entries a key is found by comparing it with each stored key (a message
+/// Up to `INDEX_FROM` (16) entries a key is found by comparing it with each stored key (a message
 /// has a handful; no hashing beats that). Past it, a hash index over the entries finds keys, so
 /// a message with many distinct keys (Dubbo attachments, THeader info headers) costs time
 /// linear in their number, not quadratic.

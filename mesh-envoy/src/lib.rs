@@ -49,6 +49,7 @@
 //! // And back: the same typed object.
 //! assert_eq!(serde_json::from_value::<EnvoyFilter>(json).unwrap(), ef);
 //! ```
+#![forbid(unsafe_code)] // the workspace only denies it, for the FFI crates' sake
 
 pub mod core;
 pub mod duration;
