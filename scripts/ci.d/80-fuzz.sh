@@ -20,7 +20,8 @@ log "cargo fuzz build (${targets[*]})"
 cargo fuzz build --release --debug-assertions
 
 # Seed corpora: a target named <proto>_… gets fixtures/<proto>/*; codec_stream gets every
-# protocol's fixtures behind its 3-byte header (protocol index, direction, chunk seed).
+# protocol's fixtures behind its 3-byte header (protocol index, direction, chunk seed); render
+# gets the example SmartLimiters, snapshots and small hostile YAML inputs.
 # A seeded smoke starts from a fresh corpus (same inputs every run); exploring keeps growing one.
 if [ "$seed" = 0 ]; then corpus_root=corpus; else corpus_root=corpus-smoke; rm -rf corpus-smoke; fi
 python3 - "$ROOT" "$corpus_root" "${targets[@]}" <<'PY'
@@ -39,9 +40,23 @@ def sources():
     for f in sorted((root / "mesh-codec" / "tests" / "regress").glob("*.bin")):
         yield f.name.split("-")[0], f, f"regress-{f.name}", f"regress-{f.name}"
 
+# `render` gets YAML: the examples (the mesh-core snapshot inputs), the Envoy-test limiters,
+# the snapshots themselves, and the small hostile YAML inputs.
+render_seeds = [
+    *sorted((root / "examples" / "crds").glob("**/*.yaml")),
+    *sorted((root / "tests" / "envoy").glob("**/*.yaml")),
+    *sorted((root / "mesh-core" / "tests" / "snapshots").glob("*.snap")),
+    *sorted((root / "tests" / "hostile" / "inputs").glob("yaml-*.yaml")),
+]
+
 for target in sys.argv[3:]:
     corpus = corpus_root / target
     corpus.mkdir(parents=True, exist_ok=True)
+    if target == "render":
+        for f in render_seeds:
+            name = "seed-" + str(f.relative_to(root)).replace("/", "-")
+            (corpus / name).write_bytes(f.read_bytes()[:65536])
+        continue
     for proto, f, stream_name, name in sources():
         data = f.read_bytes()[:65536]
         if target == "codec_stream":
