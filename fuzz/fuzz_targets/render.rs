@@ -13,13 +13,23 @@ const BYTES_PER_UNIT: usize = 64;
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut options = RenderOptions::default();
-    for (k, v) in [("_base.pod", "3"), ("_base.cpu.sum", "566.41"), ("v1.pod", "1"), ("v2.pod", "2")] {
+    for (k, v) in [
+        ("_base.pod", "3"),
+        ("_base.cpu.sum", "566.41"),
+        ("v1.pod", "1"),
+        ("v2.pod", "2"),
+    ] {
         options.metrics.insert(k.into(), v.into());
     }
     let budget = (2 * text.len() + (1 << 20)) * BYTES_PER_UNIT;
     match render_documents(&text, &options) {
         Ok(out) => {
-            assert!(out.yaml.len() <= budget, "{} bytes out of {}", out.yaml.len(), text.len());
+            assert!(
+                out.yaml.len() <= budget,
+                "{} bytes out of {}",
+                out.yaml.len(),
+                text.len()
+            );
             let back = parse_documents(&out.yaml).expect("rendered YAML reads back");
             assert_eq!(back, out.objects);
             assert!(validate_documents(&text, &options).is_ok());
