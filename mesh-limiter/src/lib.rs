@@ -32,8 +32,10 @@ pub mod envoy_config;
 #[cfg(feature = "redis")]
 pub mod global;
 pub mod local;
+pub mod quota;
 pub mod sim;
 
 pub use clock::{CachedClock, Clock, ManualClock, QuantaClock, SystemClock};
 pub use envoy_config::LocalRateLimit;
 pub use local::{Decision, LocalRateLimiter, TokenBucket};
+pub use quota::{QuotaBucket, QuotaError, RateChange, SmartQuota};
