@@ -94,6 +94,10 @@ typedef struct meshplane_error meshplane_error;
 // between threads.
 typedef struct meshplane_rate_limiter meshplane_rate_limiter;
 
+// The token buckets of a rendered SmartLimiter (its `LocalRateLimit`), updated in place.
+// Thread-safe: share one handle between threads.
+typedef struct meshplane_smart_quota meshplane_smart_quota;
+
 // The output of a successful translation. Immutable; free with `meshplane_translation_free`.
 typedef struct meshplane_translation meshplane_translation;
 
@@ -673,6 +677,62 @@ meshplane_result meshplane_concurrency_limiter_in_flight(const struct meshplane_
 // # Safety
 // `limiter` is NULL or a live limiter no other thread is using; not used afterwards.
 void meshplane_concurrency_limiter_free(struct meshplane_concurrency_limiter *limiter);
+
+// Creates the buckets (all full) of an Envoy `LocalRateLimit` JSON, as mesh-core renders it
+// into a SmartLimiter's EnvoyFilter. `clock` may be NULL for the system monotonic clock. On
+// an invalid config returns `LIMITER_INVALID_CONFIG` and, when `error_out` is not NULL,
+// writes the details to it.
+//
+// # Safety
+// Pointers are NULL or valid for the lengths given.
+meshplane_result meshplane_smart_quota_new(const char *json,
+                                           size_t json_len,
+                                           const struct meshplane_clock *clock,
+                                           struct meshplane_smart_quota **quota_out,
+                                           struct meshplane_error **error_out);
+
+// Changes the rates to those of the re-rendered `LocalRateLimit` JSON, keeping the bucket
+// state: each bucket is refilled at its old rate up to now; its tokens are scaled down with
+// a smaller capacity and never raised. Descriptors are matched by position. On success
+// writes the number of buckets whose rate changed to `changed_out` (may be NULL). A config
+// of another shape (descriptor count, default bucket) or an invalid one returns
+// `LIMITER_INVALID_CONFIG` (details to `error_out`) and changes nothing.
+//
+// # Safety
+// `quota` is NULL or a live quota; other pointers are NULL or valid for the lengths given.
+meshplane_result meshplane_smart_quota_update(const struct meshplane_smart_quota *quota,
+                                              const char *json,
+                                              size_t json_len,
+                                              size_t *changed_out,
+                                              struct meshplane_error **error_out);
+
+// Takes `n` tokens from one bucket (`MESHPLANE_BUCKET_DEFAULT`, or
+// `MESHPLANE_BUCKET_DESCRIPTOR` with `descriptor_index`) and writes whether they were
+// there. `NOT_FOUND` when the quota has no such bucket.
+//
+// # Safety
+// `quota` is NULL or a live quota; `allowed_out` is NULL or writable.
+meshplane_result meshplane_smart_quota_acquire(const struct meshplane_smart_quota *quota,
+                                               meshplane_bucket bucket,
+                                               size_t descriptor_index,
+                                               uint32_t n,
+                                               bool *allowed_out);
+
+// The tokens in one bucket now (fractional: refill is continuous). `NOT_FOUND` when the
+// quota has no such bucket.
+//
+// # Safety
+// `quota` is NULL or a live quota; `tokens_out` is NULL or writable.
+meshplane_result meshplane_smart_quota_tokens(const struct meshplane_smart_quota *quota,
+                                              meshplane_bucket bucket,
+                                              size_t descriptor_index,
+                                              double *tokens_out);
+
+// Frees a quota. NULL is ignored.
+//
+// # Safety
+// `quota` is NULL or a live quota; it must not be used afterwards.
+void meshplane_smart_quota_free(struct meshplane_smart_quota *quota);
 
 // Translates a multi-document YAML (or JSON) text of SmartLimiters, with the Services,
 // DestinationRules, ServiceEntries they refer to, into Istio EnvoyFilters (and the RLS

@@ -31,12 +31,14 @@ mod codec;
 mod error;
 mod ffi;
 mod limiter;
+mod quota;
 mod translate;
 
 pub use codec::*;
 pub use error::*;
 pub use ffi::meshplane_str;
 pub use limiter::*;
+pub use quota::*;
 pub use translate::*;
 
 /// The library version (`MAJOR.MINOR.PATCH`), a static string valid forever.

@@ -141,7 +141,9 @@ impl Handle for ConcurrencyState {
 }
 
 /// The clock a limiter uses: the caller's manual clock, or the monotonic system clock.
-unsafe fn clock_of(clock: *const meshplane_clock) -> Result<Arc<dyn Clock>, meshplane_result> {
+pub(crate) unsafe fn clock_of(
+    clock: *const meshplane_clock,
+) -> Result<Arc<dyn Clock>, meshplane_result> {
     if clock.is_null() {
         Ok(Arc::new(SystemClock::new()))
     } else {

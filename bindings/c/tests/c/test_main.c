@@ -11,6 +11,7 @@
 
 #include "test_codec.c"
 #include "test_limiter.c"
+#include "test_quota.c"
 #include "test_translate.c"
 
 int main(void) {
@@ -32,6 +33,8 @@ int main(void) {
     RUN(rate_limiter_check);
     RUN(rate_limiter_refills_with_the_manual_clock);
     RUN(rate_limiter_is_thread_safe);
+    RUN(smart_quota_rates_change_in_place);
+    RUN(smart_quota_errors_and_handles);
     RUN(concurrency_limiter_config_errors);
     RUN(concurrency_limiter_acquire_release);
     RUN(concurrency_limiter_aimd_backs_off);
