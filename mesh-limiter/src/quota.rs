@@ -149,10 +149,13 @@ impl Bucket {
     }
 }
 
+/// A descriptor's entries, `(key, value)`.
+type Entries = Vec<(String, String)>;
+
 #[derive(Debug)]
 struct Inner {
     default: Option<Mutex<Bucket>>,
-    descriptors: Vec<(Vec<(String, String)>, Mutex<Bucket>)>,
+    descriptors: Vec<(Entries, Mutex<Bucket>)>,
 }
 
 /// The token buckets of one rendered SmartLimiter. Thread-safe: share it (`Arc`) between
@@ -193,10 +196,7 @@ impl<C: Clock> SmartQuota<C> {
         Self::new(&config, clock)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn rates(
-        config: &LocalRateLimit,
-    ) -> Result<(Option<Rate>, Vec<(Vec<(String, String)>, Rate)>), QuotaError> {
+    fn rates(config: &LocalRateLimit) -> Result<(Option<Rate>, Vec<(Entries, Rate)>), QuotaError> {
         let default = match &config.token_bucket {
             Some(tb) => Some(Rate::of(tb, "token_bucket")?),
             None => None,
