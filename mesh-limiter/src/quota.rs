@@ -151,6 +151,8 @@ impl Bucket {
 
 /// A descriptor's entries, `(key, value)`.
 type Entries = Vec<(String, String)>;
+/// The rates of a config: the default bucket and each descriptor's.
+type Rates = (Option<Rate>, Vec<(Entries, Rate)>);
 
 #[derive(Debug)]
 struct Inner {
@@ -196,7 +198,7 @@ impl<C: Clock> SmartQuota<C> {
         Self::new(&config, clock)
     }
 
-    fn rates(config: &LocalRateLimit) -> Result<(Option<Rate>, Vec<(Entries, Rate)>), QuotaError> {
+    fn rates(config: &LocalRateLimit) -> Result<Rates, QuotaError> {
         let default = match &config.token_bucket {
             Some(tb) => Some(Rate::of(tb, "token_bucket")?),
             None => None,
