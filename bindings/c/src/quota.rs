@@ -15,6 +15,7 @@ use crate::meshplane_error;
 
 /// The token buckets of a rendered SmartLimiter (its `LocalRateLimit`), updated in place.
 /// Thread-safe: share one handle between threads.
+#[derive(Debug)]
 pub struct meshplane_smart_quota {
     _private: [u8; 0],
 }
