@@ -40,6 +40,8 @@ pub(crate) struct Item {
     pub(crate) value: String,
     /// `RequestHeader[<name>.<ns>]-Id[<id>]` (the key of a per-header-value bucket).
     pub(crate) key: String,
+    /// Where in the SmartLimiter it came from (`spec.sets.<set>.descriptor[<i>]`).
+    pub(crate) path: String,
     pub(crate) global: bool,
     pub(crate) custom: Option<(String, String)>,
     pub(crate) routes: Vec<RouteTarget>,

@@ -127,7 +127,7 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
     }
     let mut set_names: Vec<&String> = spec.sets.keys().collect();
     set_names.sort_by_key(|n| (n.as_str() != BASE_SET, n.as_str()));
-    let mut ids: BTreeMap<String, String> = BTreeMap::new();
+    let mut ids = Ids::default();
     for set_name in set_names {
         let set = &spec.sets[set_name];
         let set_path = format!("spec.sets.{set_name}");
@@ -182,15 +182,7 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
             descriptor(lim, &spec, d, &path, options, sink, &mut items);
         }
         for it in &items {
-            if let Some(prev) = ids.insert(it.value.clone(), set_path.clone()) {
-                sink.err(
-                    &set_path,
-                    format!(
-                        "two descriptors get the same Id {} (in {prev} and here): they are identical, so Envoy/RLS would reject the duplicate; remove one",
-                        it.value
-                    ),
-                );
-            }
+            ids.check(set_name, it, sink);
         }
         check_local_duplicates(&items, &set_path, sink);
         if items.iter().any(|i| i.global) && module.disable_global_rate_limit {
@@ -262,6 +254,54 @@ fn known_subsets(subsets: &[&Subset]) -> String {
     out.join(", ")
 }
 
+/// The descriptor Ids of one limiter seen so far, for [`Ids::check`].
+#[derive(Default)]
+struct Ids {
+    /// Id value → (set, item) of its first descriptor.
+    seen: BTreeMap<String, (String, Item)>,
+}
+
+impl Ids {
+    /// Two descriptors with the same Id are a problem where they meet: in one set (one
+    /// EnvoyFilter: Envoy and the RLS see one descriptor twice) or, for global limits, in the
+    /// RLS config, which all sets share. Identical local descriptors in two subsets are fine:
+    /// each subset has its own EnvoyFilter.
+    fn check(&mut self, set: &str, it: &Item, sink: &mut Sink) {
+        let Some((prev_set, prev)) = self.seen.get(&it.value) else {
+            self.seen
+                .insert(it.value.clone(), (set.to_string(), it.clone()));
+            return;
+        };
+        let same_set = prev_set == set;
+        if !same_set && !(prev.global && it.global) {
+            return;
+        }
+        let message = if prev.warped != it.warped {
+            format!(
+                "Id collision: {} and this descriptor are different but get the same Id {} (Slime's Id is an Adler-32 of the descriptor's text, which collides); {}. Change either one in a way that keeps its meaning so that its Id differs: reorder its matchers, or for a local limit spell `strategy` differently (`single`, `average` and none are all local)",
+                prev.path,
+                it.value,
+                if same_set {
+                    "in one EnvoyFilter they would share one descriptor"
+                } else {
+                    "the RLS config, shared by every set, would hold it twice and be rejected"
+                }
+            )
+        } else if same_set {
+            format!(
+                "identical to {} (both get the Id {}): Envoy/RLS would reject the duplicate; remove one",
+                prev.path, it.value
+            )
+        } else {
+            format!(
+                "identical to the global descriptor {} (both get the Id {}): the RLS config, shared by every set, cannot hold the same descriptor twice (Slime's Id does not include the subset). Make them differ (e.g. a header matcher on a subset-specific header) or use a local limit, which each subset's EnvoyFilter keeps apart",
+                prev.path, it.value
+            )
+        };
+        sink.err(it.path.clone(), message);
+    }
+}
+
 /// What validation established about a descriptor.
 struct Checked<'d> {
     target: &'d Target,
@@ -289,7 +329,7 @@ fn descriptor(
     };
     let evaluated = evaluate(lim, d, checked.action, path, &options.metrics, &mut checks);
     if let (true, Some(quota)) = (checks.ok, evaluated) {
-        build(lim, spec, d, &checked, quota, items);
+        build(lim, spec, d, path, &checked, quota, items);
     }
 }
 
@@ -542,6 +582,7 @@ fn build(
     lim: &Limiter,
     spec: &SmartLimiterSpec,
     d: &SmartLimitDescriptor,
+    path: &str,
     checked: &Checked,
     quota: i64,
     items: &mut Vec<Item>,
@@ -561,6 +602,7 @@ fn build(
         items.push(Item {
             value: descriptor_value(&lim.name, &lim.namespace, id),
             key: descriptor_key(&lim.name, &lim.namespace, id),
+            path: path.to_string(),
             warped,
             global: checked.global,
             custom: checked.custom.clone(),
