@@ -129,7 +129,8 @@ fn rendered_limit(cfg: &RlsConfig, entries: &[(String, String)]) -> (Unit, u32) 
 #[test]
 fn rendered_global_limits_are_the_enforced_ones() {
     let out = mesh_core::render_documents(LIMITER, &Default::default()).unwrap();
-    let cm = out.objects.last().unwrap();
+    let objects = out.objects();
+    let cm = objects.last().unwrap();
     assert_eq!(cm["kind"], "ConfigMap");
     let config_yaml = cm["data"]["config.yaml"].as_str().unwrap();
     let cfg_value = mesh_core::parse_documents(config_yaml).unwrap().remove(0);
@@ -138,7 +139,7 @@ fn rendered_global_limits_are_the_enforced_ones() {
     assert_eq!(cfg.descriptors.len(), 3);
 
     // The route actions, read back through the typed EnvoyFilter.
-    let ef: EnvoyFilter = serde_json::from_value(out.objects[0].clone()).unwrap();
+    let ef: EnvoyFilter = serde_json::from_value(out.objects()[0].clone()).unwrap();
     let rate_limits: Vec<Vec<Action>> = ef
         .spec
         .config_patches

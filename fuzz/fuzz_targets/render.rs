@@ -1,5 +1,5 @@
 //! SmartLimiter rendering on arbitrary text: never panics; a successful render's YAML reads
-//! back to exactly its objects; output and error text stay within a fixed multiple of the
+//! back as Kubernetes objects; output and error text stay within a fixed multiple of the
 //! YAML reader's budget for the input (2 units per byte + 2^20, aliases included), so no input
 //! amplifies past it. Not UTF-8 is read lossily (meshctl refuses it before rendering).
 #![no_main]
@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
                 text.len()
             );
             let back = parse_documents(&out.yaml).expect("rendered YAML reads back");
-            assert_eq!(back, out.objects);
+            // `objects()` is this read-back; each must be a Kubernetes object.
+            assert!(back.iter().all(|o| o["kind"].is_string() && o["apiVersion"].is_string()));
             assert!(validate_documents(&text, &options).is_ok());
         }
         Err(errors) => {

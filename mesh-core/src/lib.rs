@@ -38,7 +38,6 @@
 pub mod calc;
 pub mod crd;
 pub mod error;
-mod halves;
 mod input;
 pub mod options;
 mod prototext;

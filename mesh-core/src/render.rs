@@ -5,8 +5,9 @@
 use serde_json::Value;
 
 use crate::error::{Problem, RenderErrors};
-use crate::input;
+use crate::input::{self, World};
 use crate::options::RenderOptions;
+use crate::slime::limiter::{self, Limiter};
 use crate::yaml;
 
 /// The result of a successful render.
@@ -14,10 +15,17 @@ use crate::yaml;
 pub struct Rendered {
     /// The generated objects as one multi-document YAML stream.
     pub yaml: String,
-    /// The same objects as JSON values, in the same order.
-    pub objects: Vec<Value>,
     /// Non-fatal notes (Slime quirks that change a result, ignored inputs), one line each.
     pub warnings: Vec<String>,
+}
+
+impl Rendered {
+    /// The generated objects as JSON values, in output order (read back from [`Rendered::yaml`]:
+    /// a render does not keep them, so that its memory stays a small multiple of input and
+    /// output).
+    pub fn objects(&self) -> Vec<Value> {
+        yaml::parse_documents(&self.yaml).expect("rendered YAML reads back")
+    }
 }
 
 /// Renders a multi-document YAML/JSON text of SmartLimiters (plus the Services,
@@ -27,7 +35,10 @@ pub struct Rendered {
 /// then subsets by name) and, with `include_status`, the SmartLimiter with its status; then the
 /// RLS ConfigMap when any limit is global.
 pub fn render_documents(text: &str, options: &RenderOptions) -> Result<Rendered, RenderErrors> {
-    render_parsed(&parse_documents(text)?, options)
+    let docs = parse_documents(text)?;
+    let stage = plan(&docs, options);
+    drop(docs); // planned limiters own what they need
+    emit_yaml(stage, options)
 }
 
 /// Runs every check of [`render_documents`] without emitting YAML; returns the warnings.
@@ -35,7 +46,10 @@ pub fn validate_documents(
     text: &str,
     options: &RenderOptions,
 ) -> Result<Vec<String>, RenderErrors> {
-    render_objects(&parse_documents(text)?, options).map(|(_, w)| w)
+    let docs = parse_documents(text)?;
+    let stage = plan(&docs, options);
+    drop(docs);
+    finish(stage, options, &mut |_| {})
 }
 
 /// [`render_documents`] for documents already parsed (e.g. a list of dicts from Python, or
@@ -52,16 +66,11 @@ pub fn validate_documents(
 ///         "spec": {"selector": {"app": "reviews"}}}),
 /// ];
 /// let out = mesh_core::render_parsed(&docs, &Default::default()).unwrap();
-/// assert_eq!(out.objects[0]["kind"], "EnvoyFilter");
+/// assert_eq!(out.objects()[0]["kind"], "EnvoyFilter");
 /// assert!(out.yaml.contains("maxTokens: 5"));
 /// ```
 pub fn render_parsed(docs: &[Value], options: &RenderOptions) -> Result<Rendered, RenderErrors> {
-    let (objects, warnings) = render_objects(docs, options)?;
-    Ok(Rendered {
-        yaml: yaml::emit_documents(&objects),
-        objects,
-        warnings,
-    })
+    emit_yaml(plan(docs, options), options)
 }
 
 /// The documents of a multi-document YAML (or JSON) text, as [`render_documents`] reads them
@@ -76,24 +85,63 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, RenderErrors> {
     })
 }
 
-/// The output objects and warnings of parsed documents.
-fn render_objects(
-    docs: &[Value],
-    options: &RenderOptions,
-) -> Result<(Vec<Value>, Vec<String>), RenderErrors> {
+/// A render after planning: everything it still needs, owned (the documents can go).
+struct Stage {
+    limiters: Vec<Limiter>,
+    world: World,
+    problems: Vec<Problem>,
+    warnings: Vec<String>,
+}
+
+fn plan(docs: &[Value], options: &RenderOptions) -> Stage {
     let documents = input::read(docs, options);
     let mut problems = options.module.problems();
     problems.extend(documents.problems);
     let mut warnings = documents.warnings;
-    let objects = crate::slime::limiter::render(
+    let limiters = limiter::plan_all(
         &documents.smart_limiters,
         &documents.world,
         options,
         &mut problems,
         &mut warnings,
     );
+    Stage {
+        limiters,
+        world: documents.world,
+        problems,
+        warnings,
+    }
+}
+
+/// A planned render as YAML. The output buffer is sized once from the first document (the
+/// objects of one render are alike) instead of being copied at every doubling.
+fn emit_yaml(stage: Stage, options: &RenderOptions) -> Result<Rendered, RenderErrors> {
+    let per_limiter = |l: &Limiter| l.sets.len() + usize::from(options.include_status);
+    let expected: usize = stage.limiters.iter().map(per_limiter).sum::<usize>() + 1;
+    let mut yaml = String::new();
+    let mut emitted = 0;
+    let warnings = finish(stage, options, &mut |v| {
+        yaml::push_document(v, &mut yaml);
+        emitted += 1;
+        if emitted == 1 {
+            yaml.reserve((yaml.len() + 4) * (expected - 1) * 9 / 8);
+        }
+    })?;
+    Ok(Rendered { yaml, warnings })
+}
+
+/// Translates a planned render into `emit` unless planning found problems; the warnings.
+fn finish(
+    stage: Stage,
+    options: &RenderOptions,
+    emit: &mut dyn FnMut(&Value),
+) -> Result<Vec<String>, RenderErrors> {
+    let mut problems = stage.problems;
     if problems.is_empty() {
-        Ok((objects, warnings))
+        limiter::emit(stage.limiters, &stage.world, options, &mut problems, emit);
+    }
+    if problems.is_empty() {
+        Ok(stage.warnings)
     } else {
         Err(RenderErrors(problems))
     }
@@ -118,22 +166,22 @@ mod tests {
         let text: String = (0..n).rev().map(one).collect();
         let options = RenderOptions::default();
         let all = render_documents(&text, &options).unwrap();
-        let filters: Vec<&Value> = all
-            .objects
+        let objects = all.objects();
+        let filters: Vec<&Value> = objects
             .iter()
             .filter(|o| o["kind"] == "EnvoyFilter")
             .collect();
         assert_eq!(filters.len(), n);
         for (i, f) in filters.iter().enumerate() {
             let single = render_documents(&one(i), &options).unwrap();
-            assert_eq!(**f, single.objects[0], "limiter {i}");
+            assert_eq!(**f, single.objects()[0], "limiter {i}");
         }
-        let cm = all.objects.last().unwrap();
+        let cm = objects.last().unwrap();
         assert_eq!(cm["kind"], "ConfigMap");
         let config = cm["data"]["config.yaml"].as_str().unwrap();
         assert_eq!(config.matches("requests_per_unit").count(), n / 4);
-        assert_eq!(all.yaml, yaml::emit_documents(&all.objects));
-        // A duplicate across the halves is found once.
+        assert_eq!(all.yaml, yaml::emit_documents(&all.objects()));
+        // A duplicate far apart is found once.
         let errs = render_documents(&(one(5) + &text), &options).unwrap_err();
         assert_eq!(errs.len(), 1, "{errs}");
         assert_eq!(

@@ -45,8 +45,8 @@ fn descriptor(quota: u32, user: &str, strategy: &str) -> String {
 fn identical_local_descriptors_in_two_subsets_render() {
     let d = descriptor(10, "u1", "single");
     let out = render_documents(&input(&d, &d), &RenderOptions::default()).unwrap();
-    let names: Vec<&str> = out
-        .objects
+    let objects = out.objects();
+    let names: Vec<&str> = objects
         .iter()
         .map(|o| o["metadata"]["name"].as_str().unwrap())
         .collect();
@@ -58,11 +58,11 @@ fn identical_local_descriptors_in_two_subsets_render() {
         ]
     );
     assert_eq!(
-        out.objects[0]["spec"]["workloadSelector"]["labels"]["version"],
+        out.objects()[0]["spec"]["workloadSelector"]["labels"]["version"],
         "v1"
     );
     assert_eq!(
-        out.objects[1]["spec"]["workloadSelector"]["labels"]["version"],
+        out.objects()[1]["spec"]["workloadSelector"]["labels"]["version"],
         "v2"
     );
 }

@@ -359,7 +359,8 @@ fn an_rls_config_map_over_one_mebibyte_is_refused() {
         docs(&out)
     };
     let out = render_documents(&limiters(100), &RenderOptions::default()).unwrap();
-    let cm = out.objects.last().unwrap();
+    let objects = out.objects();
+    let cm = objects.last().unwrap();
     let size = cm["data"]["config.yaml"].as_str().unwrap().len();
     // Just over the limit (each limiter adds the same number of bytes).
     let n = 100 * (1024 * 1024) / size + 10;
@@ -461,7 +462,7 @@ fn many_descriptors_and_routes() {
         ])
     };
     let out = render_documents(&limiter(descriptors.clone()), &RenderOptions::default()).unwrap();
-    let patches = out.objects[0]["spec"]["configPatches"]
+    let patches = out.objects()[0]["spec"]["configPatches"]
         .as_array()
         .unwrap()
         .len();

@@ -15,7 +15,7 @@ fn placeholder_empty_config_has_no_value_field() {
     options.module.enable_ratelimit_placeholder_in_route = true;
     let out = render_documents(&input, &options).unwrap();
     let mut placeholders = 0;
-    for ef in out.objects.iter().filter(|o| o["kind"] == "EnvoyFilter") {
+    for ef in out.objects().iter().filter(|o| o["kind"] == "EnvoyFilter") {
         for cp in ef["spec"]["configPatches"].as_array().unwrap() {
             let cfg =
                 &cp["patch"]["value"]["typed_per_filter_config"]["envoy.filters.http.ratelimit"];

@@ -7,38 +7,24 @@
 
 use serde_json::Value;
 
-use crate::halves::in_halves;
-
 /// Emits values as a multi-document YAML stream (`---` between documents). Map keys are emitted
 /// in sorted order, as Kubernetes prints objects.
+#[cfg(test)]
 pub fn emit_documents(values: &[Value]) -> String {
-    let mut parts = in_halves(values, 1000, emit_sequential).into_iter();
-    let mut out = parts.next().unwrap_or_default();
-    for part in parts {
-        if !part.is_empty() {
-            if !out.is_empty() {
-                out.push_str("---\n");
-            }
-            out.push_str(&part);
-        }
+    let mut out = String::new();
+    for v in values {
+        push_document(v, &mut out);
     }
     out
 }
 
-pub(super) fn emit_sequential(values: &[Value]) -> String {
-    let mut out = String::new();
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        emit(v, 0, &[], &mut out);
-        if i == 0 {
-            // Documents of one render are alike: size the buffer once from the first one
-            // instead of copying a large text at every doubling.
-            out.reserve((out.len() + 4) * (values.len() - 1) * 9 / 8);
-        }
+/// Appends one document to a multi-document stream (after a `---` line unless it is the first),
+/// so that a render can emit each object as soon as it is built.
+pub fn push_document(v: &Value, out: &mut String) {
+    if !out.is_empty() {
+        out.push_str("---\n");
     }
-    out
+    emit(v, 0, &[], out);
 }
 
 /// One document as YAML.

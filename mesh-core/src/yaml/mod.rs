@@ -5,5 +5,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-pub use emit::{emit_documents, to_yaml, to_yaml_ordered};
+#[cfg(test)]
+pub use emit::emit_documents;
+pub use emit::{push_document, to_yaml, to_yaml_ordered};
 pub use parse::parse_documents;

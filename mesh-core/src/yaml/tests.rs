@@ -3,19 +3,6 @@ use super::parse::*;
 use serde_json::Value;
 
 #[test]
-fn halves_emit_like_one_pass() {
-    let mut text = String::new();
-    for i in 0..5000 {
-        text.push_str(&format!(
-                "---\na{i}: {{x: [1, '2', \"\u{e9}\"]}}\nlit: |\n  line {i}\n  --- not a marker\n---\n# empty\n"
-            ));
-    }
-    let whole = parse_documents(&text).unwrap();
-    assert_eq!(whole.len(), 5000);
-    assert_eq!(emit_documents(&whole), emit_sequential(&whole));
-}
-
-#[test]
 fn round_trip_multi_document() {
     let docs = parse_documents("a: 1\n---\n---\nb: [x, '1']\n").unwrap();
     assert_eq!(docs.len(), 2);

@@ -25,28 +25,21 @@ use crate::error::{Problem, Sink};
 use crate::input::World;
 use crate::options::RenderOptions;
 use crate::rules::k8s;
-use items::Limiter;
+pub(crate) use items::Limiter;
 
-/// Decodes, plans and translates the SmartLimiters of one render: the objects in output order,
-/// with every problem added to `problems` (nothing is translated when there is any, including
-/// earlier ones) and the warnings to `warnings`.
-pub(crate) fn render(
+/// Decodes and plans the SmartLimiters of one render, in output order (by namespace and name);
+/// every problem goes to `problems`, every warning to `warnings`.
+pub(crate) fn plan_all(
     smart_limiters: &[(String, &Value)],
     world: &World,
     options: &RenderOptions,
     problems: &mut Vec<Problem>,
     warnings: &mut Vec<String>,
-) -> Vec<Value> {
-    // Limiters are decoded and planned independently (two threads for large renders); the
-    // duplicate check, which needs them all, runs after, in input order.
-    let planned = crate::halves::in_halves(smart_limiters, 1000, |docs| {
-        docs.iter()
-            .map(|(id, doc)| plan_limiter(id, doc, world, options))
-            .collect::<Vec<_>>()
-    });
+) -> Vec<Limiter> {
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let mut limiters: Vec<Limiter> = Vec::with_capacity(smart_limiters.len());
-    for (p, (id, _)) in planned.into_iter().flatten().zip(smart_limiters) {
+    for (id, doc) in smart_limiters {
+        let p = plan_limiter(id, doc, world, options);
         let mut local_problems = p.problems;
         if let Some(key) = p.key
             && !seen.insert(key)
@@ -59,55 +52,46 @@ pub(crate) fn render(
         problems.extend(local_problems);
         limiters.push(p.lim);
     }
-    if !problems.is_empty() {
-        return Vec::new();
-    }
-
     limiters.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-    // Each limiter's objects depend on it alone: large renders build them on two threads.
-    let build = |limiters: &[Limiter]| {
-        let mut out = Vec::new();
-        let mut global_descriptors = Vec::new();
-        for lim in limiters {
-            for set in &lim.sets {
-                let ef = envoy_filter::envoy_filter(lim, set, &options.module);
-                out.push(serde_json::to_value(&ef).expect("an EnvoyFilter serializes"));
-                for item in set.items.iter().filter(|it| it.global) {
-                    global_descriptors.push(rls::global_descriptor(item));
-                }
-            }
-            if options.include_status {
-                out.push(status::with_status(lim, &options.metrics));
+    limiters
+}
+
+/// Translates planned limiters: each object goes to `emit` as soon as it is built (nothing is
+/// kept), the RLS ConfigMap last. A problem (the existing ConfigMap) goes to `problems`.
+pub(crate) fn emit(
+    limiters: Vec<Limiter>,
+    world: &World,
+    options: &RenderOptions,
+    problems: &mut Vec<Problem>,
+    emit: &mut dyn FnMut(&Value),
+) {
+    let mut global_descriptors = Vec::new();
+    let mut owned: BTreeSet<(String, String)> = BTreeSet::new();
+    for lim in limiters {
+        for set in &lim.sets {
+            let ef = envoy_filter::envoy_filter(&lim, set, &options.module);
+            emit(&serde_json::to_value(&ef).expect("an EnvoyFilter serializes"));
+            for item in set.items.iter().filter(|it| it.global) {
+                global_descriptors.push(rls::global_descriptor(item));
             }
         }
-        (out, global_descriptors)
-    };
-    let mut out = Vec::new();
-    let mut global_descriptors = Vec::new();
-    for (o, g) in crate::halves::in_halves(&limiters, 1000, build) {
-        out.extend(o);
-        global_descriptors.extend(g);
+        if options.include_status {
+            emit(&status::with_status(&lim, &options.metrics));
+        }
+        owned.insert((lim.name, lim.namespace));
     }
     let configmap_needed = !global_descriptors.is_empty() || world.rls_config_map.is_some();
     if configmap_needed && !options.module.disable_global_rate_limit {
-        let owned: BTreeSet<(String, String)> = limiters
-            .iter()
-            .map(|l| (l.name.clone(), l.namespace.clone()))
-            .collect();
         match rls::rls_config_map(
             &options.module,
             world.rls_config_map.as_ref(),
             &owned,
             global_descriptors,
         ) {
-            Ok(cm) => out.push(serde_json::to_value(&cm).expect("a ConfigMap serializes")),
-            Err(p) => {
-                problems.push(p);
-                return Vec::new();
-            }
+            Ok(cm) => emit(&serde_json::to_value(&cm).expect("a ConfigMap serializes")),
+            Err(p) => problems.push(p),
         }
     }
-    out
 }
 
 /// One limiter decoded and planned, with its problems.

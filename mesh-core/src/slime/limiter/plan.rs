@@ -18,7 +18,7 @@ use crate::options::{ModuleConfig, RenderOptions};
 use crate::prototext::{Warped, descriptor_key, descriptor_value};
 use crate::rules::{http, k8s};
 
-/// Validates a limiter and evaluates its descriptors into `lim.sets`.
+/// Validates a limiter and evaluates its descriptors into `lim.sets` (taking `lim.sl.spec`).
 pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, sink: &mut Sink) {
     let spec = std::mem::take(&mut lim.sl.spec);
     let module = &options.module;
@@ -199,7 +199,9 @@ pub(super) fn plan(lim: &mut Limiter, world: &World, options: &RenderOptions, si
             });
         }
     }
-    lim.sl.spec = spec;
+    // The spec is not needed past planning (the sets hold what the emitters read): dropping it
+    // here keeps a large render's memory to the planned sets.
+    drop(spec);
 }
 
 /// `<name>.<namespace>[.<subset>].ratelimit`, Slime's EnvoyFilter name for a set.
@@ -273,7 +275,8 @@ impl Ids {
             return;
         };
         let same_set = prev_set == set;
-        if !same_set && !(prev.global && it.global) {
+        let both_global = prev.global && it.global;
+        if !(same_set || both_global) {
             return;
         }
         let message = if prev.warped != it.warped {
