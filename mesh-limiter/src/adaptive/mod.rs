@@ -35,11 +35,13 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 
+mod config;
 mod gradient;
 mod guard;
 mod netflix;
 pub(crate) mod rng;
 
+pub use config::{ALGORITHMS, AlgorithmConfigError, ConfigProblem, algorithm_from_json};
 pub use gradient::{EnvoyGradient, GradientConfig, gradient_step};
 pub use guard::{BbrConfig, BbrGuard, CpuGauge, sentinel_check_bbr};
 pub use netflix::{

@@ -87,9 +87,11 @@ use crate::adaptive::rng::Rng;
 use crate::adaptive::{Limiter, Outcome, Permit};
 
 mod plot;
+mod scenario;
 mod spec;
 
 pub use plot::render_svg;
+pub use scenario::Scenario;
 pub use spec::{LimiterKind, LimiterSpec};
 
 /// Service-time distribution.
@@ -173,6 +175,9 @@ pub enum SimError {
     Invalid(String),
     #[error("limiter configuration: {0}")]
     Limiter(String),
+    /// A [`Scenario`] setting that does not make a run (a bad number, an unknown limiter).
+    #[error("{0}")]
+    Scenario(String),
 }
 
 /// The most arrivals one run may have, counting the 0.5× load baseline every report also runs.
