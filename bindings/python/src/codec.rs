@@ -140,9 +140,9 @@ impl PartialEq for Message {
 impl Message {
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
-            "Message(message_type={}, request_id={:?}, size={}, status={}, metadata={})",
+            "Message(message_type={}, request_id={}, size={}, status={}, metadata={})",
             self.message_type.bind(py).repr()?,
-            self.request_id,
+            self.request_id.map_or("None".into(), |i| i.to_string()),
             self.size,
             match &self.status {
                 Some(s) => s.bind(py).repr()?.to_string(),
