@@ -1,9 +1,10 @@
 //! `meshplane.codec`: the protocol codecs (`Decoder`, `Message`) and the one-shot `decode`.
 
+use std::ops::Range;
 use std::sync::Mutex;
 
-use bytes::{Bytes, BytesMut};
-use mesh_codec::stream::{Framer, StreamEnd, decode_all};
+use bytes::BytesMut;
+use mesh_codec::stream::{StreamEnd, decode_all};
 use mesh_codec::{
     Codec, CodecError, DecodeStatus, Direction, Limits, LocalError, LocalErrorKind, Metadata,
     Mutation, TypedValue, new_codec,
@@ -164,17 +165,6 @@ impl Message {
     }
 }
 
-fn message(py: Python<'_>, md: &Metadata, raw: &[u8]) -> PyResult<Message> {
-    Ok(Message {
-        message_type: PyString::intern(py, md.message_type.as_str()).unbind(),
-        request_id: md.request_id,
-        size: raw.len(),
-        status: md.status.map(|s| PyString::intern(py, s.as_str()).unbind()),
-        metadata: metadata_dict(py, md)?.unbind(),
-        raw: PyBytes::new(py, raw).unbind(),
-    })
-}
-
 /// A mutation: a dict of str to str, or a sequence of `(key, value)` pairs (applied in order).
 fn mutation_of(m: Option<&Bound<'_, PyAny>>) -> PyResult<Mutation> {
     let Some(m) = m.filter(|m| !m.is_none()) else {
@@ -194,36 +184,152 @@ fn mutation_of(m: Option<&Bound<'_, PyAny>>) -> PyResult<Mutation> {
 /// `Sync` (methods take `&mut self`, so it never contends).
 struct State {
     codec: Box<dyn Codec>,
-    framer: Framer,
-    /// Metadata reused message after message (steady state: no allocation per message).
-    pool: Vec<Metadata>,
+    /// Received bytes not yet handed out as messages.
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    offset: usize,
+    md: Metadata,
+    cut: Cuts,
+}
+
+/// The messages one `feed` cut, their metadata copied into flat buffers that are reused from
+/// call to call (cutting needs no Python object, so a large chunk is cut without the GIL).
+#[derive(Default)]
+struct Cuts {
+    messages: Vec<Cut>,
+    /// `(key, value)` ranges into `text`.
+    headers: Vec<(Range<usize>, Range<usize>)>,
+    text: String,
+    typed: Vec<(&'static str, TypedValue)>,
+}
+
+struct Cut {
+    message_type: &'static str,
+    request_id: Option<u64>,
+    status: Option<&'static str>,
+    /// The message's bytes in `State::buf`.
+    raw: Range<usize>,
+    headers: Range<usize>,
+    typed: Range<usize>,
+}
+
+impl Cuts {
+    fn clear(&mut self) {
+        self.messages.clear();
+        self.headers.clear();
+        self.text.clear();
+        self.typed.clear();
+    }
+
+    fn push(&mut self, md: &Metadata, raw: Range<usize>) {
+        let h0 = self.headers.len();
+        for (k, v) in md.headers.iter() {
+            let k0 = self.text.len();
+            self.text.push_str(k);
+            let v0 = self.text.len();
+            self.text.push_str(v);
+            self.headers.push((k0..v0, v0..self.text.len()));
+        }
+        let t0 = self.typed.len();
+        self.typed.extend_from_slice(&md.typed);
+        self.messages.push(Cut {
+            message_type: md.message_type.as_str(),
+            request_id: md.request_id,
+            status: md.status.map(|s| s.as_str()),
+            raw,
+            headers: h0..self.headers.len(),
+            typed: t0..self.typed.len(),
+        });
+    }
+}
+
+/// Cuts every whole message from the buffer; returns how many bytes they took and the error
+/// that stopped the cutting, if any (with its stream offset).
+fn cut_messages(st: &mut State) -> (usize, Option<CodecError>) {
+    st.cut.clear();
+    let mut pos = 0;
+    while pos < st.buf.len() {
+        match st.codec.decode(&st.buf[pos..], &mut st.md) {
+            Ok(DecodeStatus::Done { consumed }) => {
+                st.cut.push(&st.md, pos..pos + consumed);
+                pos += consumed;
+            }
+            Ok(DecodeStatus::NeedMoreData { .. }) => break,
+            Err(e) => return (pos, Some(e.shifted(st.offset + pos))),
+        }
+    }
+    (pos, None)
+}
+
+/// Python strings for the keys and names messages repeat, made once per decoder.
+#[derive(Default)]
+struct Names {
+    /// `&'static str` names (message types, statuses, typed keys and values), by address.
+    statics: Vec<(usize, Py<PyString>)>,
+    /// Header keys (a connection uses a handful); bounded.
+    keys: Vec<(String, Py<PyString>)>,
+}
+
+const MAX_CACHED_KEYS: usize = 64;
+
+impl Names {
+    fn name<'py>(&mut self, py: Python<'py>, s: &'static str) -> Bound<'py, PyString> {
+        let at = s.as_ptr() as usize;
+        if let Some((_, p)) = self.statics.iter().find(|(a, _)| *a == at) {
+            return p.bind(py).clone();
+        }
+        let p = PyString::intern(py, s);
+        self.statics.push((at, p.clone().unbind()));
+        p
+    }
+
+    fn key<'py>(&mut self, py: Python<'py>, k: &str) -> Bound<'py, PyString> {
+        if let Some((_, p)) = self.keys.iter().find(|(c, _)| c == k) {
+            return p.bind(py).clone();
+        }
+        let p = PyString::new(py, k);
+        if self.keys.len() < MAX_CACHED_KEYS {
+            self.keys.push((k.to_string(), p.clone().unbind()));
+        }
+        p
+    }
+
+    fn message(&mut self, py: Python<'_>, cuts: &Cuts, c: &Cut, buf: &[u8]) -> PyResult<Message> {
+        let meta = PyDict::new(py);
+        for (k, v) in &cuts.headers[c.headers.clone()] {
+            meta.set_item(
+                self.key(py, &cuts.text[k.clone()]),
+                PyString::new(py, &cuts.text[v.clone()]),
+            )?;
+        }
+        for (k, v) in &cuts.typed[c.typed.clone()] {
+            let key = self.name(py, k);
+            match v {
+                TypedValue::Str(s) => meta.set_item(key, self.name(py, s))?,
+                TypedValue::Int(i) => meta.set_item(key, i)?,
+                TypedValue::UInt(u) => meta.set_item(key, u)?,
+                TypedValue::Bool(b) => meta.set_item(key, b)?,
+            }
+        }
+        Ok(Message {
+            message_type: self.name(py, c.message_type).unbind(),
+            request_id: c.request_id,
+            size: c.raw.len(),
+            status: c.status.map(|s| self.name(py, s).unbind()),
+            metadata: meta.unbind(),
+            raw: PyBytes::new(py, &buf[c.raw.clone()]).unbind(),
+        })
+    }
 }
 
 /// A codec for one direction of one connection, fed with chunks as they arrive.
 #[pyclass(module = "meshplane.codec")]
 pub struct Decoder {
     state: Mutex<State>,
+    names: Names,
     protocol: String,
     direction: Direction,
     limits: Limits,
-}
-
-/// Messages a `feed` call cut: raw bytes and the pool index of their metadata.
-type Cut = (Vec<Bytes>, Option<CodecError>);
-
-fn cut_messages(st: &mut State) -> Cut {
-    let mut raws = Vec::new();
-    loop {
-        if st.pool.len() == raws.len() {
-            st.pool.push(Metadata::new());
-        }
-        let md = &mut st.pool[raws.len()];
-        match st.framer.next_message(st.codec.as_mut(), md) {
-            Ok(Some(raw)) => raws.push(raw),
-            Ok(None) => return (raws, None),
-            Err(e) => return (raws, Some(e)),
-        }
-    }
 }
 
 #[pymethods]
@@ -247,9 +353,12 @@ impl Decoder {
             Ok(Decoder {
                 state: Mutex::new(State {
                     codec: make_codec(protocol, direction, limits)?,
-                    framer: Framer::new(),
-                    pool: Vec::new(),
+                    buf: Vec::new(),
+                    offset: 0,
+                    md: Metadata::new(),
+                    cut: Cuts::default(),
                 }),
+                names: Names::default(),
                 protocol: protocol.to_string(),
                 direction,
                 limits,
@@ -258,19 +367,21 @@ impl Decoder {
     }
 
     /// Appends a chunk and returns the whole messages it completed.
-    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8]) -> PyResult<Vec<Message>> {
+    fn feed(&mut self, py: Python<'_>, data: &[u8]) -> PyResult<Vec<Message>> {
         guard(|| {
             let st = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
-            st.framer.push(data);
-            let (raws, err) = if data.len() >= 64 * 1024 {
+            st.buf.extend_from_slice(data);
+            let (used, err) = if data.len() >= 64 * 1024 {
                 py.detach(|| cut_messages(st))
             } else {
                 cut_messages(st)
             };
-            let mut out = Vec::with_capacity(raws.len());
-            for (md, raw) in st.pool.iter().zip(&raws) {
-                out.push(message(py, md, raw)?);
+            let mut out = Vec::with_capacity(st.cut.messages.len());
+            for c in &st.cut.messages {
+                out.push(self.names.message(py, &st.cut, c, &st.buf)?);
             }
+            st.buf.drain(..used);
+            st.offset += used;
             match err {
                 None => Ok(out),
                 Some(e) => {
@@ -292,8 +403,8 @@ impl Decoder {
         self.state
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .framer
-            .buffered()
+            .buf
+            .len()
     }
 
     /// The protocol name.
