@@ -153,14 +153,14 @@ fn to_py<'py>(
             let obj = Bound::new(
                 py,
                 Object {
-                    class_name: class.clone(),
+                    class_name: class.to_string(),
                     fields: dict.clone().unbind(),
                 },
             )?
             .into_any();
             refs.push(obj.clone().unbind());
             for (name, item) in fields {
-                dict.set_item(name, to_py(py, item, refs)?)?;
+                dict.set_item(&**name, to_py(py, item, refs)?)?;
             }
             obj
         }
@@ -281,10 +281,10 @@ fn from_py(
             .map_err(|_| PyTypeError::new_err("Object field names must be str"))?
             .to_cow()?
             .into_owned();
-        fields.push((name, from_py(&v, seen, depth + 1)?));
+        fields.push((name.into(), from_py(&v, seen, depth + 1)?));
     }
     Ok(Value::Object(HObject {
-        class: o.class_name.clone(),
+        class: o.class_name.as_str().into(),
         fields,
     }))
 }
