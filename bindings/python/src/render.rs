@@ -116,13 +116,12 @@ fn run(
                 r.warnings,
             )
         }),
-        Docs::Values(values) => mesh_core::render::render_values(&values, options).map(|(o, w)| {
-            let yaml = if want_yaml {
-                mesh_core::yaml::emit_documents(&o)
-            } else {
-                String::new()
-            };
-            (o, yaml, w)
+        Docs::Values(values) => mesh_core::render_parsed(&values, options).map(|r| {
+            (
+                r.objects,
+                if want_yaml { r.yaml } else { String::new() },
+                r.warnings,
+            )
         }),
     });
     result.map_err(|e| validation_error(py, problem_tuples(&e)))
@@ -208,7 +207,7 @@ pub fn validate(
         let o = options(py, metrics, status, allow_unknown_fields, domain, rls_service, rls_port, disable_insert_local_rate_limit, disable_insert_global_rate_limit)?;
         let result = match docs(documents)? {
             Docs::Text(text) => py.detach(|| mesh_core::validate_documents(&text, &o)),
-            Docs::Values(values) => py.detach(|| mesh_core::render::render_values(&values, &o).map(|(_, w)| w)),
+            Docs::Values(values) => py.detach(|| mesh_core::render_parsed(&values, &o).map(|r| r.warnings)),
         };
         result.map_err(|e| validation_error(py, problem_tuples(&e)))
     })
@@ -219,8 +218,8 @@ pub fn validate(
 #[pyfunction]
 pub fn crds(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
     guard(|| {
-        let docs = mesh_core::yaml::parse_documents(&mesh_core::crd::smartlimiter_crd_yaml())
-            .map_err(crate::errors::MeshplaneError::new_err)?;
+        let docs = mesh_core::parse_documents(&mesh_core::crd::smartlimiter_crd_yaml())
+            .map_err(|e| crate::errors::MeshplaneError::new_err(e.to_string()))?;
         let out = PyList::empty(py);
         for d in &docs {
             out.append(json::to_py(py, d)?)?;
