@@ -111,14 +111,14 @@ fn run(
     let result = py.detach(|| match docs {
         Docs::Text(text) => mesh_core::render_documents(&text, options).map(|r| {
             (
-                r.objects,
+                r.objects(),
                 if want_yaml { r.yaml } else { String::new() },
                 r.warnings,
             )
         }),
         Docs::Values(values) => mesh_core::render_parsed(&values, options).map(|r| {
             (
-                r.objects,
+                r.objects(),
                 if want_yaml { r.yaml } else { String::new() },
                 r.warnings,
             )
