@@ -148,6 +148,8 @@ SMALL = {
     "yaml-bom.yaml": lambda: b"\xef\xbb\xbf" + example(),
     "yaml-bom-every-document.yaml": lambda: b"\xef\xbb\xbf" + limiter().replace(b"---\napiVersion: v1", b"...\n\xef\xbb\xbf---\napiVersion: v1"),
     "yaml-duplicate-base.yaml": duplicate_base,
+    "yaml-port-inf.yaml": lambda: limiter().replace(b"port: 9080", b"port: .inf"),
+    "yaml-quota-nan.yaml": lambda: limiter().replace(b"seconds: 60", b"seconds: .nan"),
     "yaml-duplicate-name.yaml": duplicate_name,
     "yaml-billion-laughs.yaml": billion_laughs,
     "yaml-flow-seq-4k.yaml": flow_nesting("[", 4096),

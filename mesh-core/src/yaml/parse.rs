@@ -12,8 +12,8 @@
 //! Scalars resolve exactly as `serde_norway` (the libyaml-based serde_yaml fork this replaced)
 //! resolves them into a `serde_json::Value`: the YAML 1.2 core schema — `null`/`~`/empty, the
 //! three spellings of `true`/`false`, integers (`0x`, `0o`, `0b`, signs; too large for `u64` or
-//! `i64` is an error), floats (`.inf`, `.nan`; ±∞ and NaN become `null`, as serde_json does),
-//! everything else a string; quoted and block scalars are strings; `!!bool`, `!!int`,
+//! `i64` is an error), floats — except that NaN and ±∞ (`.nan`, `.inf`), which serde_json turned
+//! into `null` (read as "absent"), are errors with their position —, everything else a string; quoted and block scalars are strings; `!!bool`, `!!int`,
 //! `!!float` and `!!null` force (or refuse) a type, other global tags (`!!str`, `!!binary`, …)
 //! read as strings; local tags (`!foo`) are refused; keys are the scalar's text.
 //! `parse_tests.rs` checks that against serde_norway.
@@ -443,7 +443,10 @@ fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, S
             Some(v) => v,
             None => Err(invalid("an integer")),
         },
-        "float" => parse_f64(text).map(float).ok_or_else(|| invalid("a float")),
+        "float" => match parse_f64(text) {
+            Some(f) => float(f, text),
+            None => Err(invalid("a float")),
+        },
         "null" => match text {
             "null" | "Null" | "NULL" | "~" => Ok(Value::Null),
             _ => Err(invalid("null")),
@@ -472,14 +475,19 @@ fn plain(text: &str) -> Result<Value, String> {
         if !digits_but_not_number(text)
             && let Some(f) = parse_f64(text)
         {
-            return Ok(float(f));
+            return float(f, text);
         }
     }
     Ok(Value::String(text.to_string()))
 }
 
-fn float(f: f64) -> Value {
-    Number::from_f64(f).map_or(Value::Null, Value::Number)
+/// A float as JSON carries it. NaN and ±∞ (`.nan`, `.inf`) are errors: Kubernetes
+/// objects are JSON, which has neither, and `serde_json` would make them `null`, which the
+/// decoders read as "absent" (`port: .inf` would silently mean every port).
+fn float(f: f64, text: &str) -> Result<Value, String> {
+    Number::from_f64(f)
+        .map(Value::Number)
+        .ok_or_else(|| format!("{text:?} is not a finite number (NaN and infinities cannot be carried by a Kubernetes object, which is JSON)"))
 }
 
 fn parse_bool(text: &str) -> Option<bool> {
