@@ -6,14 +6,10 @@ use std::os::raw::c_char;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mesh_limiter::adaptive::{
-    AdaptiveLimiter, Aimd, AimdConfig, EnvoyGradient, Fixed, Gradient2, Gradient2Config,
-    GradientConfig, LimitAlgorithm, Limiter, Outcome, Permit, Vegas, VegasConfig,
-};
-use mesh_limiter::envoy_config::proto_duration;
+use mesh_limiter::adaptive::{AdaptiveLimiter, LimitAlgorithm, Limiter, Outcome, Permit};
 use mesh_limiter::local::{BucketId, Entry};
 use mesh_limiter::{Clock, LocalRateLimiter, ManualClock, SystemClock};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::codec::meshplane_kv;
 use crate::error::{ErrorState, Problem, meshplane_error, meshplane_result};
@@ -355,200 +351,25 @@ pub unsafe extern "C" fn meshplane_rate_limiter_free(limiter: *mut meshplane_rat
     boundary!((), { unsafe { free_handle::<RateLimiterState>(limiter) } })
 }
 
-/// Reads the fields of an algorithm's JSON config, collecting problems with their paths.
-struct Fields<'a> {
-    obj: &'a Map<String, Value>,
-    problems: Vec<Problem>,
-    known: Vec<&'static str>,
-}
-
-impl<'a> Fields<'a> {
-    fn problem(&mut self, path: &str, message: impl Into<String>) {
-        self.problems.push(Problem {
-            object: String::new(),
-            path: path.to_string(),
-            message: message.into(),
-        });
-    }
-
-    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
-        self.known.push(key);
-        self.obj.get(key)
-    }
-
-    fn u32(&mut self, key: &'static str, target: &mut u32) {
-        if let Some(v) = self.get(key) {
-            match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
-                Some(n) => *target = n,
-                None => self.problem(key, format!("expected an integer in [0, 2^32), got {v}")),
-            }
-        }
-    }
-
-    fn opt_u32(&mut self, key: &'static str, target: &mut Option<u32>) {
-        if self.obj.contains_key(key) {
-            let mut n = 0;
-            self.u32(key, &mut n);
-            *target = Some(n);
-        } else {
-            self.known.push(key);
-        }
-    }
-
-    fn u64(&mut self, key: &'static str, target: &mut u64) {
-        if let Some(v) = self.get(key) {
-            match v.as_u64() {
-                Some(n) => *target = n,
-                None => self.problem(key, format!("expected an unsigned integer, got {v}")),
-            }
-        }
-    }
-
-    fn f64(&mut self, key: &'static str, target: &mut f64) {
-        if let Some(v) = self.get(key) {
-            match v.as_f64() {
-                Some(n) if n.is_finite() => *target = n,
-                _ => self.problem(key, format!("expected a number, got {v}")),
-            }
-        }
-    }
-
-    fn duration(&mut self, key: &'static str, target: &mut Duration) {
-        if let Some(v) = self.get(key) {
-            match v.as_str().map(proto_duration::parse) {
-                Some(Ok(d)) => *target = d,
-                Some(Err(e)) => self.problem(key, e),
-                None => self.problem(
-                    key,
-                    format!("expected a duration string like \"0.1s\", got {v}"),
-                ),
-            }
-        }
-    }
-
-    fn opt_duration(&mut self, key: &'static str, target: &mut Option<Duration>) {
-        if self.obj.contains_key(key) {
-            let mut d = Duration::ZERO;
-            self.duration(key, &mut d);
-            *target = Some(d);
-        } else {
-            self.known.push(key);
-        }
-    }
-
-    fn finish(mut self) -> Result<(), Vec<Problem>> {
-        let unknown: Vec<String> = self
-            .obj
-            .keys()
-            .filter(|k| !self.known.contains(&k.as_str()))
-            .cloned()
-            .collect();
-        for k in unknown {
-            let known = self.known.join(", ");
-            self.problem(&k, format!("unknown field (known: {known})"));
-        }
-        if self.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(self.problems)
-        }
-    }
-}
-
+/// The algorithm `name` built from `config` (a JSON object; empty for the defaults) by
+/// mesh-limiter's one config reader, its problems as the C API reports them.
 fn algorithm(name: &str, config: &str) -> Result<Box<dyn LimitAlgorithm>, Vec<Problem>> {
-    let one = |path: &str, message: String| {
-        vec![Problem {
-            object: String::new(),
-            path: path.to_string(),
-            message,
-        }]
+    let problem = |path: &str, message: String| Problem {
+        object: String::new(),
+        path: path.to_string(),
+        message,
     };
-    let empty = Map::new();
-    let parsed: Value;
-    let obj = if config.trim().is_empty() {
-        &empty
+    let value = if config.trim().is_empty() {
+        Value::Null
     } else {
-        parsed = serde_json::from_str(config).map_err(|e| one("", format!("invalid JSON: {e}")))?;
-        parsed
-            .as_object()
-            .ok_or_else(|| one("", "the config must be a JSON object".into()))?
+        serde_json::from_str(config).map_err(|e| vec![problem("", format!("invalid JSON: {e}"))])?
     };
-    let mut f = Fields {
-        obj,
-        problems: Vec::new(),
-        known: Vec::new(),
-    };
-    let algo: Box<dyn LimitAlgorithm> = match name {
-        "gradient" => {
-            let mut c = GradientConfig::default();
-            f.f64(
-                "sample_aggregate_percentile",
-                &mut c.sample_aggregate_percentile,
-            );
-            f.u32("max_concurrency_limit", &mut c.max_concurrency_limit);
-            f.opt_u32("min_concurrency_limit", &mut c.min_concurrency_limit);
-            f.duration(
-                "concurrency_update_interval",
-                &mut c.concurrency_update_interval,
-            );
-            f.duration("min_rtt_interval", &mut c.min_rtt_interval);
-            f.opt_duration("fixed_min_rtt", &mut c.fixed_min_rtt);
-            f.u32("request_count", &mut c.request_count);
-            f.f64("jitter_percent", &mut c.jitter_percent);
-            f.u32("min_concurrency", &mut c.min_concurrency);
-            f.f64("buffer_percent", &mut c.buffer_percent);
-            f.u64("seed", &mut c.seed);
-            f.finish()?;
-            Box::new(EnvoyGradient::new(c).map_err(|e| one("", e.to_string()))?)
-        }
-        "gradient2" => {
-            let mut c = Gradient2Config::default();
-            f.u32("initial_limit", &mut c.initial_limit);
-            f.u32("min_limit", &mut c.min_limit);
-            f.u32("max_concurrency", &mut c.max_concurrency);
-            f.f64("smoothing", &mut c.smoothing);
-            f.u32("queue_size", &mut c.queue_size);
-            f.f64("rtt_tolerance", &mut c.rtt_tolerance);
-            f.u32("long_window", &mut c.long_window);
-            f.finish()?;
-            Box::new(Gradient2::new(c))
-        }
-        "vegas" => {
-            let mut c = VegasConfig::default();
-            f.u32("initial_limit", &mut c.initial_limit);
-            f.u32("max_concurrency", &mut c.max_concurrency);
-            f.f64("smoothing", &mut c.smoothing);
-            f.u32("probe_multiplier", &mut c.probe_multiplier);
-            f.u64("seed", &mut c.seed);
-            f.finish()?;
-            Box::new(Vegas::new(c))
-        }
-        "aimd" => {
-            let mut c = AimdConfig::default();
-            f.u32("initial_limit", &mut c.initial_limit);
-            f.u32("min_limit", &mut c.min_limit);
-            f.u32("max_limit", &mut c.max_limit);
-            f.f64("backoff_ratio", &mut c.backoff_ratio);
-            f.duration("timeout", &mut c.timeout);
-            f.finish()?;
-            Box::new(Aimd::new(c))
-        }
-        "fixed" => {
-            let mut limit = None;
-            f.opt_u32("limit", &mut limit);
-            f.finish()?;
-            Box::new(Fixed(limit.ok_or_else(|| one("limit", "required".into()))?))
-        }
-        other => {
-            return Err(one(
-                "",
-                format!(
-                    "unknown algorithm {other:?} (known: gradient, gradient2, vegas, aimd, fixed)"
-                ),
-            ));
-        }
-    };
-    Ok(algo)
+    mesh_limiter::adaptive::algorithm_from_json(name, &value).map_err(|e| {
+        e.problems
+            .into_iter()
+            .map(|p| problem(&p.field, p.message))
+            .collect()
+    })
 }
 
 /// Creates an adaptive concurrency limiter. `algorithm` is one of `"gradient"` (Envoy's
